@@ -1,0 +1,69 @@
+# DevOps on AWS Labs. Two commands matter: `make lab` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# The CDK's jsii runtime: no end-of-life banner on Node 20, and its cache inside the project.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.workshop/jsii-cache
+export PYTHONDONTWRITEBYTECODE := 1
+
+LAB_PORT    ?= 8888
+LAB_TOKEN   ?=
+LAB_BROWSER ?= yes
+LINTED      := labs tests setup benchmarks solutions
+NBVAL       := --nbval --nbval-sanitize-with setup/nbval_sanitize.cfg --nbval-cell-timeout 600
+
+.PHONY: help bootstrap doctor lab test lint notebooks solutions run-all cleanup bench
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+bootstrap: $(STAMP) ## Create .venv from the pinned requirements.txt (only when missing or stale).
+
+doctor: bootstrap ## Check this machine is ready for the workshop.
+	@$(PY) -m labs.doctor
+
+lab: doctor ## Open the workshop: start the emulator and JupyterLab on notebooks/ (127.0.0.1).
+	@$(PY) -m labs.emulator start
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+	  $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) \
+	  $(if $(filter no,$(LAB_BROWSER)),--no-browser)
+
+test: doctor lint ## Lint, then every test and every solution notebook (strict nbval), offline.
+	@rm -rf build/test-workshop
+	LABS_WORKSHOP_DIR=$(CURDIR)/build/test-workshop setup/isolated.sh \
+	  $(PY) -m pytest tests solutions $(NBVAL) -q $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff (lint and format) on code and notebooks; notebooks/ in sync.
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check labs tests setup benchmarks
+	$(PY) setup/make_notebooks.py --check
+
+notebooks: bootstrap ## Regenerate the student notebooks/ from solutions/.
+	@$(PY) setup/make_notebooks.py
+
+solutions: bootstrap ## Re-execute solutions/ in place to refresh their reference outputs.
+	$(PY) setup/run_all.py --in-place $(NOTEBOOK)
+
+run-all: bootstrap ## Run the whole series headless into build/run-all/ with a timing report.
+	$(PY) setup/run_all.py
+
+cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator.
+	$(PY) -m labs.cleanup --reset
+	$(PY) -m labs.emulator stop
+
+bench: bootstrap ## Print the performance figures (nothing is asserted).
+	$(PY) benchmarks/run.py

@@ -1,0 +1,40 @@
+"""DevOps on AWS Labs: the helper library behind the workshop notebooks.
+
+Every notebook starts with ``ctx = labs.start()``; the context it returns is the only way to an
+AWS client. Subpackages are imported on first use (``labs.dora``, ``labs.deploy``, …), so
+``import labs`` stays fast and touches nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labs.env import Workshop, start
+
+__version__ = "0.1.0"
+__all__ = ["Workshop", "__version__", "start"]
+
+_SUBMODULES = {
+    "bookstore",
+    "checks",
+    "cicd",
+    "cleanup",
+    "containers",
+    "deploy",
+    "doctor",
+    "dora",
+    "emulator",
+    "env",
+    "errors",
+    "iac",
+    "observability",
+    "practices",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``labs.<name>`` on first use, so notebooks can write ``labs.dora.metrics(...)``."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"labs.{name}")
+    raise AttributeError(f"module 'labs' has no attribute {name!r}")
