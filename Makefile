@@ -39,6 +39,7 @@ lab: doctor ## Open the workshop: start the emulator and JupyterLab on notebooks
 	@$(PY) -m labs.emulator start
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) \
 	  $(if $(filter no,$(LAB_BROWSER)),--no-browser)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from labs.env import Workshop, start
-
 __version__ = "0.1.0"
 __all__ = ["Workshop", "__version__", "start"]
 
@@ -37,4 +35,6 @@ def __getattr__(name: str) -> Any:
     """Import ``labs.<name>`` on first use, so notebooks can write ``labs.dora.metrics(...)``."""
     if name in _SUBMODULES:
         return importlib.import_module(f"labs.{name}")
+    if name in ("start", "Workshop"):  # labs.start() is labs.env.start()
+        return getattr(importlib.import_module("labs.env"), name)
     raise AttributeError(f"module 'labs' has no attribute {name!r}")

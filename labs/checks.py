@@ -18,7 +18,17 @@ from typing import Any, TypeVar
 
 from labs.errors import CheckFailed
 
-__all__ = ["answered", "check", "close", "equal", "has_columns", "one_of", "passed", "solved"]
+__all__ = [
+    "answered",
+    "bucket_tagged",
+    "check",
+    "close",
+    "equal",
+    "has_columns",
+    "one_of",
+    "passed",
+    "solved",
+]
 
 T = TypeVar("T")
 
@@ -152,4 +162,32 @@ def has_columns(frame: Any, columns: Iterable[str], what: str) -> None:
         if hasattr(frame, "columns")
         else type(frame).__name__,
         success=f"{what} has the columns needed",
+    )
+
+
+def bucket_tagged(ctx: Any, bucket: str, tags: dict[str, str]) -> None:
+    """Pass when S3 bucket ``bucket`` exists and carries every tag in ``tags``."""
+    from botocore.exceptions import ClientError
+
+    s3 = ctx.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        raise CheckFailed(
+            f"there is no bucket called {bucket!r}.",
+            hint="Call s3.create_bucket(Bucket=bucket) in the exercise cell and run it.",
+        ) from None
+    try:
+        tag_set = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+    except ClientError:
+        tag_set = []
+    found = {t["Key"]: t["Value"] for t in tag_set}
+    missing = {k: v for k, v in tags.items() if found.get(k) != v}
+    check(
+        not missing,
+        f"the tags of bucket {bucket!r}",
+        expected=dict(tags),
+        found=found or "no tags",
+        hint="Use s3.put_bucket_tagging(Bucket=bucket, Tagging={'TagSet': tags.as_list()}).",
+        success=f"bucket {bucket} exists with the workshop tags",
     )

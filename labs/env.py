@@ -154,7 +154,7 @@ class Workshop:
 
 
 _LOCAL_CONFIG = Config(
-    retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=120
+    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=120
 )
 _AWS_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
 

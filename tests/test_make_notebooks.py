@@ -1,0 +1,84 @@
+"""The authoring pipeline: solutions → student notebooks, as nbgrader's release does."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from make_notebooks import (
+    NOTE_TAG,
+    MarkerError,
+    replace_solutions,
+    silent_stub,
+    student_stub,
+    student_version,
+    sync,
+)
+
+
+def test_a_block_becomes_a_stub_at_its_indentation() -> None:
+    source = (
+        "def lead_time(df):\n"
+        "    ### BEGIN SOLUTION\n"
+        "    return df.median()\n"
+        "    ### END SOLUTION\n"
+        "\n"
+        "answer = None\n"
+        "### BEGIN SOLUTION\n"
+        "answer = 42\n"
+        "### END SOLUTION\n"
+    )
+    assert replace_solutions(source, student_stub) == (
+        "def lead_time(df):\n"
+        "    # YOUR CODE HERE\n"
+        "    raise NotImplementedError()\n"
+        "\n"
+        "answer = None\n"
+        "# YOUR CODE HERE\n"
+        "raise NotImplementedError()\n"
+    )
+    assert "    pass\n" in replace_solutions(source, silent_stub)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n### END SOLUTION\n",
+        "### END SOLUTION\nx = 1\n### BEGIN SOLUTION\n",
+    ],
+)
+def test_unpaired_markers_are_an_error_naming_the_cell(source: str) -> None:
+    with pytest.raises(MarkerError, match=r"lab\.ipynb, cell 3"):
+        replace_solutions(source, student_stub, "lab.ipynb, cell 3")
+
+
+def test_student_version_clears_solutions_and_outputs_and_adds_a_note(tmp_path) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title"),
+            nbformat.v4.new_code_cell(
+                "x = 1\n### BEGIN SOLUTION\nx = 2\n### END SOLUTION",
+                execution_count=3,
+                outputs=[nbformat.v4.new_output("stream", text="hi")],
+            ),
+            nbformat.v4.new_markdown_cell("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"),
+        ]
+    )
+    path = tmp_path / "07_x.ipynb"
+    nbformat.write(nb, path)
+    student = nbformat.reads(student_version(path), as_version=4)
+    note, title, code, prose = student.cells
+    assert NOTE_TAG in note.metadata["tags"] and "solutions/07_x.ipynb" in note.source
+    assert title.source == "# Title"
+    assert code.source == "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()"
+    assert code.outputs == [] and code.execution_count is None
+    assert prose.source == "Why?\nYOUR ANSWER HERE"
+    assert student_version(path) == student_version(path)  # deterministic, ids included
+
+
+def test_notebooks_are_in_sync_with_solutions() -> None:
+    stale = sync(check=True)
+    assert not stale, (
+        f"Notebooks and solutions are not in sync: {', '.join(stale)}. "
+        "Run `make notebooks` and commit notebooks/."
+    )
