@@ -8,6 +8,7 @@ from three parts — *what* went wrong, *where* (a file, line, column, field or 
 from __future__ import annotations
 
 __all__ = [
+    "BuildspecError",
     "CheckFailed",
     "EmulatorError",
     "InputError",
@@ -47,6 +48,10 @@ class LabsError(Exception):
 
 class InputError(LabsError, ValueError):
     """Bad input to a ``labs`` function: a missing column, a malformed document, a wrong type."""
+
+
+class BuildspecError(InputError):
+    """A CodeBuild buildspec that cannot run: bad YAML, an unknown key, a wrong type."""
 
 
 class EmulatorError(LabsError, RuntimeError):
