@@ -145,6 +145,23 @@ def running() -> Emulator | None:
     return emu if emu is not None and is_alive(emu) else None
 
 
+def _port_reusable(port: int, wait: float = 2.0) -> bool:
+    """True when ``port`` can be bound again, waiting briefly for a dying server to let go."""
+    deadline = time.monotonic() + wait
+    while True:
+        # moto_server (werkzeug) binds with SO_REUSEADDR, so the probe does too: connections
+        # of the dead server left in TIME_WAIT do not block it.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+        time.sleep(0.05)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -231,10 +248,8 @@ def ensure_running(*, quiet: bool = False) -> Emulator:
         if previous is not None and is_alive(previous):
             return previous
         port = _free_port()
-        if previous is not None and not _port_open(previous.port):
-            with contextlib.suppress(OSError), socket.socket() as probe:
-                probe.bind((HOST, previous.port))
-                port = previous.port
+        if previous is not None and _port_reusable(previous.port):
+            port = previous.port
         emu = _spawn(port)
         _write_state(emu)
     if previous is not None:
