@@ -11,6 +11,8 @@ STAMP  := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.workshop/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
+# Kernels and their shell cells (`!aws`, `!python`) find the workshop's own tools first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 LAB_PORT    ?= 8888
 LAB_TOKEN   ?=
@@ -63,7 +65,7 @@ run-all: bootstrap ## Run the whole series headless into build/run-all/ with a t
 	$(PY) setup/run_all.py
 
 cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator.
-	$(PY) -m labs.cleanup --reset
+	-$(PY) -m labs.cleanup --reset
 	$(PY) -m labs.emulator stop
 
 bench: bootstrap ## Print the performance figures (nothing is asserted).
