@@ -16,7 +16,6 @@ import tempfile
 ORIGINAL_AWS_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
 os.environ.setdefault("LABS_SUITE_AWS_ENV", json.dumps(ORIGINAL_AWS_ENV))
 os.environ.setdefault("LABS_WORKSHOP_DIR", tempfile.mkdtemp(prefix="labs-test-"))
-os.environ.setdefault("MPLBACKEND", "Agg")
 # Notebook shell cells (`!aws`, `!python`) find this environment's tools first, as under make.
 _bin = os.path.dirname(sys.executable)
 if not os.environ.get("PATH", "").startswith(_bin + os.pathsep):

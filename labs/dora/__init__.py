@@ -17,13 +17,23 @@ Example:
 
 Modules by concern: :mod:`~labs.dora.calculate` (the metrics), :mod:`~labs.dora.tiers` (2024
 levels), :mod:`~labs.dora.report` (result types and plots), :mod:`~labs.dora.sources` (git and
-JSON-lines records), :mod:`~labs.dora.simulate` (a synthetic team), :mod:`~labs.dora.validate`
-(input checks).
+JSON-lines records), :mod:`~labs.dora.simulate` (a synthetic team), :mod:`~labs.dora.history`
+(a team's phases; a history written into a real git repository plus records),
+:mod:`~labs.dora.validate` (input checks), :mod:`~labs.dora.checks` (lab 01's *Check your work*
+cells).
 """
 
 from __future__ import annotations
 
+from labs.dora import checks
 from labs.dora.calculate import frequency_bucket, metrics, weekly
+from labs.dora.history import (
+    BOOKSTORE_PHASES,
+    HistoryFiles,
+    bookstore_history,
+    simulate_phases,
+    write_history,
+)
 from labs.dora.report import DoraReport, FrequencyMetric, Metric, format_hours, plot_weekly
 from labs.dora.simulate import simulate_history
 from labs.dora.sources import from_git, from_records, to_records
@@ -38,11 +48,15 @@ from labs.dora.tiers import (
 )
 
 __all__ = [
+    "BOOKSTORE_PHASES",
     "TIERS",
     "DoraReport",
     "FrequencyMetric",
+    "HistoryFiles",
     "Metric",
+    "bookstore_history",
     "change_fail_rate_tier",
+    "checks",
     "deployment_frequency_tier",
     "format_hours",
     "frequency_bucket",
@@ -54,7 +68,9 @@ __all__ = [
     "recovery_time_tier",
     "rework_rate_tier",
     "simulate_history",
+    "simulate_phases",
     "tier_table",
     "to_records",
     "weekly",
+    "write_history",
 ]
