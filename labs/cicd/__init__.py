@@ -1,6 +1,7 @@
 """CI/CD engines: the bookstore's git repository, the buildspec runner, the pipeline executor.
 
-Modules (import them directly): ``labs.cicd.git`` (the workshop's git repository and CodeCommit),
+Modules (import them directly): ``labs.cicd.git`` (the workshop's bookstore git repository),
+``labs.cicd.codecommit`` (CodeCommit on the emulator and the real-account recipes),
 ``labs.cicd.strategies`` (branching strategies simulated), ``labs.cicd.buildspec`` (CodeBuild
-buildspec v0.2, executed locally).
+buildspec v0.2, executed locally), ``labs.cicd.checks`` (the labs' Check your work helpers).
 """
