@@ -227,7 +227,14 @@ def _start_local(region: str | None) -> Workshop:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
     )
-    return Workshop("local", region, LOCAL_ACCOUNT, emu.endpoint, session)
+    ctx = Workshop("local", region, LOCAL_ACCOUNT, emu.endpoint, session)
+    # The emulator cannot list CodeCommit repositories or AppConfig applications: record the
+    # ones this context's clients create, so labs.cleanup finds those a learner makes by hand.
+    # Imported here: the ledger imports no pandas, and labs.cleanup itself imports labs.env.
+    from labs.cleanup.tracking import track
+
+    track(ctx)
+    return ctx
 
 
 def isolate(

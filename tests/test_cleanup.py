@@ -51,8 +51,7 @@ def workshop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workshop]:
     saved_original = labs.env._ORIGINAL_ENV
     os.environ["LABS_WORKSHOP_DIR"] = str(tmp_path_factory.mktemp("cleanup-workshop"))
     try:
-        ctx = labs.env.start(quiet=True)
-        cl.track(ctx)
+        ctx = labs.env.start(quiet=True)  # tracks what the emulator cannot list (the ledger)
         yield ctx
     finally:
         emulator.stop()
@@ -575,6 +574,37 @@ def test_registry_covers_every_service_the_series_uses() -> None:
         assert cleaner.local_notes
 
 
+def test_public_api_is_importable_from_the_package() -> None:
+    import labs
+
+    assert set(cl.__all__) == {
+        "ACTIONS", "SERVICES", "Cleaner", "Found", "cleanup", "forget", "inventory",
+        "is_workshop_resource", "ledger", "main", "record", "track",
+    }  # fmt: skip
+    for name in cl.__all__:
+        assert getattr(cl, name) is getattr(labs.cleanup, name), name
+    assert callable(cl.ledger) and cl.ledger.__module__ == "labs.cleanup.tracking"
+    assert cl.cleanup.__module__ == "labs.cleanup.core"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = cl.nothing
+
+
+def test_start_tracks_without_importing_pandas(workshop: Workshop) -> None:
+    code = (
+        "import json, sys, labs; labs.start(quiet=True); "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] == 'pandas' or m.startswith('labs.cleanup'))))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    loaded = json.loads(run.stdout)
+    assert "labs.cleanup.tracking" in loaded
+    assert "pandas" not in loaded and "labs.cleanup.core" not in loaded, loaded
+
+
 def test_populate_made_what_the_snapshot_sees(workshop: Workshop, pristine: World) -> None:
     before = snapshot(workshop, pristine)
     assert pristine.tagged | pristine.untagged | pristine.stack_children <= before
@@ -706,6 +736,64 @@ def test_track_records_what_the_emulator_cannot_list(workshop: Workshop, world: 
     assert "labs-keep-repo" not in {e["name"] for e in cl.ledger(workshop, "codecommit")}
     cl.record(workshop, "codecommit", "repository", "labs-by-hand")
     assert cl.ledger(workshop, "codecommit")[-1]["tags"]["workshop"] == "devops-on-aws-labs"
+
+
+def test_lab_filter_keeps_other_labs_resources(workshop: Workshop) -> None:
+    _PRISTINE.clear()  # this test adds resources
+    sqs, cc = workshop.client("sqs"), workshop.client("codecommit")
+    made: dict[str, set[Key]] = {}
+    for lab in ("a", "b"):
+        tags = dict(workshop.tags(lab=lab))
+        sqs.create_queue(QueueName=f"labs-lab-{lab}-queue", tags=tags)
+        cc.create_repository(repositoryName=f"labs-lab-{lab}-repo", tags=tags)  # via the ledger
+        made[lab] = {
+            ("sqs", "queue", f"labs-lab-{lab}-queue"),
+            ("codecommit", "repository", f"labs-lab-{lab}-repo"),
+        }
+    listed = cl.inventory(workshop, lab="a")
+    assert keys(listed) == made["a"]
+    assert set(listed["lab"]) == {"a"}
+    assert keys(cl.cleanup(workshop, lab="b", dry_run=True)) == made["b"]
+
+    frame = cl.cleanup(workshop, lab="b")
+    assert keys(frame) == made["b"]
+    assert set(frame["action"]) == {"deleted"}
+    assert keys(cl.inventory(workshop, lab="a")) == made["a"]  # kept
+    assert cl.inventory(workshop, lab="b").empty
+    sqs.get_queue_url(QueueName="labs-lab-a-queue")  # still there, read without our listers
+    cc.get_repository(repositoryName="labs-lab-a-repo")
+
+    frame = cl.cleanup(workshop, lab="a")
+    assert keys(frame) == made["a"]
+    assert set(frame["action"]) == {"deleted"}
+    assert cl.inventory(workshop, lab="a").empty
+    with pytest.raises(ClientError, match="RepositoryDoesNotExist"):
+        cc.get_repository(repositoryName="labs-lab-a-repo")
+    assert not {e["name"] for e in cl.ledger(workshop, "codecommit")} & {
+        "labs-lab-a-repo", "labs-lab-b-repo"
+    }  # fmt: skip
+
+
+def test_a_repository_created_by_hand_after_start_is_cleaned_up(workshop: Workshop) -> None:
+    import labs
+
+    _PRISTINE.clear()  # this test adds a resource
+    ctx = labs.start(quiet=True)  # a notebook's first cell: nothing else is set up
+    assert ctx.endpoint == workshop.endpoint
+    cc = ctx.client("codecommit")
+    cc.create_repository(repositoryName="labs-by-hand", tags=dict(ctx.tags(lab="hand")))
+
+    listed = cl.inventory(ctx, services="codecommit", lab="hand")
+    assert listed[["kind", "name", "lab"]].values.tolist() == [
+        ["repository", "labs-by-hand", "hand"]
+    ]
+    frame = cl.cleanup(ctx, lab="hand")
+    assert frame[["service", "name", "action"]].values.tolist() == [
+        ["codecommit", "labs-by-hand", "deleted"]
+    ]
+    with pytest.raises(ClientError, match="RepositoryDoesNotExist"):
+        cc.get_repository(repositoryName="labs-by-hand")
+    assert "labs-by-hand" not in {e["name"] for e in cl.ledger(ctx, "codecommit")}
 
 
 @pytest.mark.parametrize(
