@@ -73,6 +73,18 @@ def test_every_exercise_is_followed_by_a_check_that_passes_on_the_solution(path:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_links_to_other_labs_use_their_file_names(path: Path) -> None:
+    names = {p.name[:2]: p.name for p in NOTEBOOKS}
+    for cell in _cells(path):
+        if cell.cell_type != "markdown":
+            continue
+        for link in re.findall(r"\((\d\d[a-z]?_[\w-]+\.ipynb)\)", cell.source):
+            # A lab not written yet may be linked by its planned name; a written one by its own.
+            expected = names.get(link[:2], link)
+            assert link == expected, f"{path.name} links to {link}; the lab is {expected}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_cell_makes_its_own_boto3_client(path: Path) -> None:
     for index, cell in enumerate(_cells(path)):
         if cell.cell_type == "code":
