@@ -31,10 +31,8 @@ def test_only_loopback_is_reachable() -> None:
 def test_the_suite_started_with_real_looking_aws_settings() -> None:
     assert ORIGINAL_AWS_ENV.get("AWS_PROFILE") == "prod-admin"
     assert ORIGINAL_AWS_ENV.get("AWS_ACCESS_KEY_ID", "").startswith("AKIA")
-    assert (
-        "role_arn = arn:aws:iam::210987654321"
-        in Path(ORIGINAL_AWS_ENV["AWS_CONFIG_FILE"]).read_text()
-    )
+    config = (Path.home() / ".aws" / "config").read_text()
+    assert "role_arn = arn:aws:iam::210987654321" in config
 
 
 def test_ci_runs_isolated() -> None:
