@@ -18,6 +18,8 @@ LAB_PORT    ?= 8888
 LAB_TOKEN   ?=
 LAB_BROWSER ?= yes
 LINTED      := labs tests setup benchmarks solutions
+# Parallel test workers; each has its own emulator and workshop folder (see conftest.py).
+TEST_WORKERS ?= 2
 NBVAL       := --nbval --nbval-sanitize-with setup/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 .PHONY: help bootstrap doctor lab test lint notebooks solutions run-all cleanup bench
@@ -48,7 +50,7 @@ lab: doctor ## Open the workshop: start the emulator and JupyterLab on notebooks
 test: doctor lint ## Lint, then every test and every solution notebook (strict nbval), offline.
 	@rm -rf build/test-workshop
 	LABS_WORKSHOP_DIR=$(CURDIR)/build/test-workshop setup/isolated.sh \
-	  $(PY) -m pytest tests solutions $(NBVAL) -q $(PYTEST_ARGS)
+	  $(PY) -m pytest tests solutions $(NBVAL) -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: bootstrap ## ruff (lint and format) on code and notebooks; notebooks/ in sync.
 	$(PY) -m ruff check $(LINTED)

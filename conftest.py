@@ -2,6 +2,8 @@
 
 Lives at the project root so that it also covers the nbval run over ``solutions/``: notebook
 kernels inherit ``LABS_WORKSHOP_DIR`` and so share the test session's emulator, never a learner's.
+Under pytest-xdist each worker gets a folder — and so an emulator — of its own, as five learners
+on one machine would: notebooks running side by side never see each other's resources.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import tempfile
 ORIGINAL_AWS_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
 os.environ.setdefault("LABS_SUITE_AWS_ENV", json.dumps(ORIGINAL_AWS_ENV))
 os.environ.setdefault("LABS_WORKSHOP_DIR", tempfile.mkdtemp(prefix="labs-test-"))
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker and not os.environ["LABS_WORKSHOP_DIR"].endswith(f"-{_worker}"):
+    os.environ["LABS_WORKSHOP_DIR"] = f"{os.environ['LABS_WORKSHOP_DIR']}-{_worker}"
 # Notebook shell cells (`!aws`, `!python`) find this environment's tools first, as under make.
 _bin = os.path.dirname(sys.executable)
 if not os.environ.get("PATH", "").startswith(_bin + os.pathsep):
@@ -23,9 +28,7 @@ if not os.environ.get("PATH", "").startswith(_bin + os.pathsep):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Stop the session's emulator (only in the controlling process under xdist)."""
-    if hasattr(session.config, "workerinput"):
-        return
+    """Stop this process's emulator (each xdist worker has its own)."""
     from labs import emulator
 
     emulator.stop()
