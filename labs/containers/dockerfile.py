@@ -701,6 +701,12 @@ def lint(
             f"A Dockerfile is text; got {type(text).__name__}.",
             hint="Pass the file's content, e.g. Path('Dockerfile').read_text().",
         )
+    if dockerignore is not None and not isinstance(dockerignore, str):
+        raise InputError(
+            f"dockerignore is the text of a .dockerignore file, not {type(dockerignore).__name__}.",
+            where="dockerignore",
+            hint="Pass one pattern per line, e.g. '.git\\n__pycache__\\n', or None for no file.",
+        )
     parsed = parse(text, name=name)  # clear messages for an unknown instruction or no FROM
     raw = hadolint(text, ignore_pragmas=ignore_pragmas)
     for finding in raw:

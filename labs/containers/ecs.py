@@ -286,9 +286,29 @@ def _validate_containers(
                 where=f"{where}.memory",
             )
         reserved_memory += soft_mib if soft_mib is not None else (hard_mib or 0)
+        environment = container.get("environment")
+        if environment is not None and (
+            not isinstance(environment, list)
+            or not all(isinstance(e, Mapping) and "name" in e for e in environment)
+        ):
+            raise InputError(
+                f"environment must be a list of {{'name': ..., 'value': ...}} pairs, got "
+                f"{type(environment).__name__}.",
+                where=f"{where}.environment",
+                hint="e.g. [{'name': 'BOOKSTORE_VERSION', 'value': 'v1'}].",
+            )
         for j, mapping in enumerate(container.get("portMappings") or []):
             here = f"{where}.portMappings[{j}]"
+            if not isinstance(mapping, Mapping):
+                raise InputError("a port mapping is a mapping.", where=here)
             port = _require(mapping, "containerPort", f"{here}.containerPort")
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise InputError(
+                    f"containerPort must be a port number (an integer from 1 to 65535), got "
+                    f"{port!r}.",
+                    where=f"{here}.containerPort",
+                    hint="e.g. 'containerPort': 8080 (a number, not a string).",
+                )
             host = mapping.get("hostPort")
             if network_mode in ("awsvpc", "host") and host not in (None, port):
                 raise InputError(

@@ -494,7 +494,11 @@ def to_yaml(docs: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _name(doc: Mapping[str, Any]) -> str:
+    if not isinstance(doc, Mapping):
+        return f"(a {type(doc).__name__}, not a manifest)"
     meta = doc.get("metadata") or {}
+    if not isinstance(meta, Mapping):
+        meta = {}
     return f"{doc.get('kind', '?')}/{meta.get('name', '?')}"
 
 
@@ -593,7 +597,11 @@ def validate_manifest(
             spec.template.spec.containers.0.ports.0.containerPort``).
     """
     if not isinstance(doc, Mapping) or "kind" not in doc or "apiVersion" not in doc:
-        raise InputError("a manifest is a mapping with apiVersion and kind.", where=_name(doc))
+        raise InputError(
+            "a manifest is a mapping with apiVersion and kind.",
+            where=_name(doc),
+            hint="Pass the parsed document (a dict), e.g. yaml.safe_load(text), not the text.",
+        )
     try:
         checked = kubernetes_validate.validate(dict(doc), version, strict=True)
     except kubernetes_validate.ValidationError as exc:

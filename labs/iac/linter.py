@@ -31,6 +31,12 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
 def _text(template: str | Path | Mapping[str, Any]) -> str:
     if isinstance(template, Mapping):
         return json.dumps(template, indent=2, default=str)
+    if not isinstance(template, (str, Path)):
+        raise TemplateError(
+            f"A template is text, a path or a dict, not {type(template).__name__}.",
+            where="template",
+            hint="Pass the YAML/JSON text, a Path to the file, or the template as a dict.",
+        )
     if isinstance(template, Path) or (
         "\n" not in template and template.endswith((".yaml", ".yml", ".json"))
     ):

@@ -71,7 +71,21 @@ class MonitoredService(Construct):
         table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not service_name.replace("-", "").isalnum() or not service_name.islower():
+        for prop, value in (
+            ("backlog_threshold", backlog_threshold),
+            ("max_receive_count", max_receive_count),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(
+                    f"{prop} must be a whole number of at least 1, got {value!r}.",
+                    where=f"MonitoredService {construct_id!r}, {prop}",
+                    hint="e.g. backlog_threshold=100, max_receive_count=5.",
+                )
+        if (
+            not isinstance(service_name, str)
+            or not service_name.replace("-", "").isalnum()
+            or not service_name.islower()
+        ):
             raise InputError(
                 f"service_name {service_name!r} must be lower-case letters, digits and dashes.",
                 where=f"MonitoredService {construct_id!r}",

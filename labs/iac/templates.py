@@ -206,6 +206,12 @@ def load(source: str | Path | Mapping[str, Any], *, name: str | None = None) -> 
 
 
 def _read(source: str | Path, name: str | None) -> tuple[str, str]:
+    if not isinstance(source, (str, Path)):
+        raise TemplateError(
+            f"A template is text, a path or a dict, not {type(source).__name__}.",
+            where=name or "template",
+            hint="Pass the YAML/JSON text, a Path to the file, or the template as a dict.",
+        )
     if isinstance(source, Path) or (
         "\n" not in source and source.endswith((".yaml", ".yml", ".json", ".template"))
     ):

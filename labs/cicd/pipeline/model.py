@@ -240,8 +240,15 @@ class PipelineDefinition:
 
     def __post_init__(self) -> None:
         """Store sequences as tuples."""
-        object.__setattr__(self, "stages", tuple(self.stages))
-        object.__setattr__(self, "variables", tuple(self.variables))
+        for key in ("stages", "variables"):
+            value = getattr(self, key)
+            if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+                raise PipelineError(
+                    f"{key} must be a list, not {type(value).__name__}.",
+                    where=f"pipeline {self.name!r}, {key}",
+                    hint="e.g. stages=[Stage('Source', [...]), Stage('Build', [...])].",
+                )
+            object.__setattr__(self, key, tuple(value))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -464,6 +471,21 @@ class PipelineDefinition:
                 where="stages",
                 hint="A source stage and at least one stage that does something with it.",
             )
+        for index, stage in enumerate(self.stages):
+            if not isinstance(stage, Stage):
+                raise PipelineError(
+                    f"A stage must be a Stage, not {type(stage).__name__}.",
+                    where=f"stages[{index}]",
+                    hint="Build it with Stage(name, [actions]).",
+                )
+            for position, action in enumerate(stage.actions):
+                if not isinstance(action, Action):
+                    raise PipelineError(
+                        f"An action must be an Action, not {type(action).__name__}.",
+                        where=f"stage {stage.name!r}, actions[{position}]",
+                        hint="Build it with source_action(...), build_action(...), "
+                        "test_action(...), approval_action(...) or deploy_action(...).",
+                    )
         names = [s.name for s in self.stages]
         for stage in self.stages:
             _check_name(stage.name, "stage name", f"stage {stage.name!r}")
