@@ -67,7 +67,7 @@ run-all: bootstrap ## Run the whole series headless into build/run-all/ with a t
 	$(PY) setup/run_all.py
 
 cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator.
-	-$(PY) -m labs.cleanup --reset
+	-$(PY) -m labs.cleanup --reset $(CLEANUP_ARGS)
 	$(PY) -m labs.emulator stop
 
 bench: bootstrap ## Print the performance figures (nothing is asserted).

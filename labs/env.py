@@ -24,7 +24,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 
-from labs import emulator
+from labs import emulator, iam
 from labs.errors import EmulatorError, InputError, TargetRefused
 
 __all__ = ["WORKSHOP_TAG", "TagSet", "Workshop", "start"]
@@ -109,6 +109,7 @@ class Workshop:
             raise
         if self.is_local:
             client.meta.events.register("before-send", _revive_emulator(self.endpoint))
+        iam.record_hook(client)  # LABS_RECORD_CALLS: the IAM actions used (setup/iam/)
         return client
 
     def tags(self, lab: str | None = None, **extra: str) -> TagSet:

@@ -18,8 +18,8 @@ from labs.errors import InputError, TargetRefused
 
 REAL_LOOKING = {
     "AWS_PROFILE": "prod-admin",
-    "AWS_ACCESS_KEY_ID": "AKIAZZZZZZZZZZZZZZZZ",
-    "AWS_SECRET_ACCESS_KEY": "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",
+    "AWS_ACCESS_KEY_ID": "AKIAZZZZZZZZZZZZZZZZ",  # pragma: allowlist secret
+    "AWS_SECRET_ACCESS_KEY": "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",  # pragma: allowlist secret
     "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLE",
 }
 

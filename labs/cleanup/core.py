@@ -281,12 +281,52 @@ def _summary(
 
 
 # --------------------------------------------------------------------------------------------
-# Command line: python -m labs.cleanup [--dry-run] [--reset]
+# Command line: python -m labs.cleanup [--dry-run] [--reset] [--yes]
 # --------------------------------------------------------------------------------------------
 
 
+def _confirmed(ctx: Workshop, services: Sequence[str] | None) -> bool:
+    """On a real account: list what would go and ask; True only on an explicit yes.
+
+    With no terminal to ask on (a script, CI, a pipe) it refuses: deleting in a real account
+    then needs ``--yes``.
+    """
+    found = inventory(ctx, services=services)
+    resources = found[found["kind"] != "(listing)"]
+    where = f"AWS account {ctx.account_id}, {ctx.region}"
+    if resources.empty:
+        return True  # nothing to delete; the cleanup says so (and reports a failed listing)
+    print(f"Workshop resources in the {where}:")
+    for _, row in found.iterrows():
+        name = row["name"] or row["detail"]
+        lab = f"  (lab {row['lab']})" if row["lab"] else ""
+        print(f"  {row['service']}/{row['kind']} {name}{lab}")
+    prompt = f"Delete these {_n(len(resources), 'resource')}? [y/N] "
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        print(
+            f"Not deleting: there is no terminal to ask on. To delete these "
+            f"{_n(len(resources), 'resource')} in the {where}, run again with --yes.",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        answer = input(prompt)
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("Nothing deleted.")
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the cleanup from the command line: exit 1 when a deletion failed, 2 on no start."""
+    """Run the cleanup from the command line: exit 1 when a deletion failed, 2 on no start.
+
+    On the aws target it first lists what it would delete and asks ``Delete these N
+    resources? [y/N]``; without a terminal, or on any answer but yes, it deletes nothing and
+    exits 1. ``--yes`` skips the question; ``--dry-run`` never asks. Locally it never asks.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m labs.cleanup",
         description="Delete every resource tagged workshop=devops-on-aws-labs on the "
@@ -299,6 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--reset",
         action="store_true",
         help="local target: also reset the emulator (removes everything)",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="aws target: delete without listing the resources and asking first",
     )
     parser.add_argument(
         "--service",
@@ -314,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabsError as exc:  # a refused aws target, an emulator that would not start
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    asks = not ctx.is_local and not args.dry_run and not args.yes
+    if asks and not _confirmed(ctx, args.service):
+        return 1
     frame = cleanup(
         ctx, services=args.service, dry_run=args.dry_run, reset_local=args.reset, verbose=True
     )
