@@ -14,6 +14,9 @@ importing the package stays cheap:
 * :mod:`~labs.practices.abtest` — A/B tests: sample size and power, the two-proportion z-test,
   guardrails, the peeking problem.
 * :mod:`~labs.practices.checks` — *Check your work* cells of the feature-flag lab.
+* :mod:`~labs.practices.incidents` — incident timelines, severity, MTTD/MTTA/MTTR, DORA frames
+  and blameless postmortems; :mod:`~labs.practices.gameday` runs a game day on the simulated
+  clock (with :mod:`~labs.practices.incident_checks`).
 * :mod:`~labs.practices.capstone` — the capstone: service profiles, the strategy grid run on the
   deployment engine, and an explainable recommendation (with
   :mod:`~labs.practices.capstone_checks`).
