@@ -13,6 +13,8 @@ import os
 import sys
 import tempfile
 
+import pytest
+
 # Before anything imports labs: the environment the suite was started with (setup/isolated.sh
 # puts real-looking AWS credentials in it), and a workshop folder of the tests' own.
 ORIGINAL_AWS_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
@@ -25,6 +27,42 @@ if _worker and not os.environ["LABS_WORKSHOP_DIR"].endswith(f"-{_worker}"):
 _bin = os.path.dirname(sys.executable)
 if not os.environ.get("PATH", "").startswith(_bin + os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+
+_SESSION_WORKSHOP = os.environ["LABS_WORKSHOP_DIR"]
+
+
+def _notebook_file(item):
+    """The nbval collector (one .ipynb) an item belongs to, or None for ordinary tests."""
+    parent = getattr(item, "parent", None)
+    path = str(getattr(parent, "path", ""))
+    return parent if path.endswith(".ipynb") else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Give each solution notebook under nbval a fresh emulator of its own.
+
+    A notebook's stored outputs are what a learner sees who starts with that lab, so it is
+    compared on an emulator nothing else has touched; the kernel nbval starts for the notebook
+    inherits this folder. Ordinary tests keep the session's (or worker's) emulator.
+    """
+    notebook = _notebook_file(item)
+    if notebook is None:
+        os.environ["LABS_WORKSHOP_DIR"] = _SESSION_WORKSHOP
+        return
+    stem = os.path.basename(str(notebook.path)).removesuffix(".ipynb")
+    os.environ["LABS_WORKSHOP_DIR"] = os.path.join(_SESSION_WORKSHOP, "nbval", stem)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Stop a notebook's emulator after its last cell."""
+    notebook = _notebook_file(item)
+    if notebook is not None and (nextitem is None or _notebook_file(nextitem) is not notebook):
+        from labs import emulator
+
+        emulator.stop()
+        os.environ["LABS_WORKSHOP_DIR"] = _SESSION_WORKSHOP
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -346,6 +346,11 @@ def ensure_codedeploy(
     except ClientError as exc:
         if _code(exc) != "ApplicationAlreadyExistsException":
             raise
+        # The application outlives a lab's cleanup on the emulator (it cannot delete CodeDeploy
+        # applications), so another lab may have made it: the lab using it now owns it, and
+        # its cleanup reports it, whatever order the labs ran in.
+        arn = f"arn:aws:codedeploy:{ctx.region}:{ctx.account_id}:application:{app}"
+        cd.tag_resource(ResourceArn=arn, Tags=tags)
     role = _service_role(ctx, lab)  # also when the group exists: a cleanup may have deleted it
     existing = cd.list_deployment_groups(applicationName=app).get("deploymentGroups", [])
     if group in existing:
