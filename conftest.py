@@ -49,8 +49,7 @@ def pytest_runtest_setup(item):
     """
     notebook = _notebook_file(item)
     if notebook is None:
-        os.environ["LABS_WORKSHOP_DIR"] = _SESSION_WORKSHOP
-        return
+        return  # tests and their fixtures choose their own folder (see tests/conftest.py)
     stem = os.path.basename(str(notebook.path)).removesuffix(".ipynb")
     os.environ["LABS_WORKSHOP_DIR"] = os.path.join(_SESSION_WORKSHOP, "nbval", stem)
 
