@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from labs.errors import InputError
 
-__all__ = ["CLOCK_PARAMETER", "EPOCH", "SimClock"]
+if TYPE_CHECKING:
+    from labs.bookstore import LatencyBaseline
+
+__all__ = ["CLOCK_PARAMETER", "EPOCH", "ServiceClock", "SimClock", "SimTime"]
 
 EPOCH = pd.Timestamp("2026-01-05T09:00:00Z")
 """Where simulated time starts on a fresh emulator: Monday 2026-01-05, 09:00 UTC."""
@@ -127,3 +131,41 @@ class SimClock:
             Description="DevOps on AWS Labs: next free minute of simulated time (workshop state).",
         )
         return cls(start)
+
+
+@dataclass
+class SimTime:
+    """Seconds since a bookstore run started, advanced by the services' clocks and sleeps.
+
+    Pass ``sleep`` as the bookstore's sleep function so that injected latency moves this time
+    instead of the wall clock.
+    """
+
+    now: float = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """Advance simulated time by ``seconds``."""
+        self.now += seconds
+
+
+@dataclass
+class ServiceClock:
+    """A bookstore service's latency clock: each request's end is its start plus a drawn time.
+
+    ``ServiceApp`` reads its clock exactly twice per request (start, end); the own time is drawn
+    log-normally from ``baseline``. Nested calls to other services advance the shared time in
+    between, so a caller's latency includes its callees'.
+    """
+
+    time: SimTime
+    rng: np.random.Generator
+    baseline: LatencyBaseline
+    _started: bool = False
+
+    def __call__(self) -> float:
+        """Return the current simulated time, drawing the request's own time on its end."""
+        if self._started:
+            mu, sigma = self.baseline.lognormal_params()
+            self.time.now += float(np.exp(mu + sigma * self.rng.standard_normal())) / 1000.0
+        self._started = not self._started
+        return self.time.now

@@ -62,6 +62,7 @@ from labs.bookstore import (
 )
 from labs.errors import InputError
 from labs.observability import published
+from labs.observability.clock import ServiceClock, SimTime
 from labs.observability.logs import ensure_log_group, put_events
 from labs.observability.traffic import TrafficSimulator
 
@@ -459,41 +460,10 @@ def publish_extracted(ctx: Any, messages: Iterable[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _SimTime:
-    """Seconds since the run started, advanced by the services' clocks and sleeps."""
-
-    now: float = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class _ServiceClock:
-    """A service's latency clock: each request's end is its start plus a drawn own time.
-
-    ``ServiceApp`` reads its clock exactly twice per request (start, end); nested calls to other
-    services advance the shared time in between, so a caller's latency includes its callees'.
-    """
-
-    time: _SimTime
-    rng: np.random.Generator
-    baseline: LatencyBaseline
-    _started: bool = False
-
-    def __call__(self) -> float:
-        if self._started:
-            mu, sigma = self.baseline.lognormal_params()
-            self.time.now += float(np.exp(mu + sigma * self.rng.standard_normal())) / 1000.0
-        self._started = not self._started
-        return self.time.now
-
-
 class _Capture(logging.Handler):
     """Collects the bookstore's log records as JSON lines and EMF documents, on simulated time."""
 
-    def __init__(self, start: pd.Timestamp, time: _SimTime) -> None:
+    def __init__(self, start: pd.Timestamp, time: SimTime) -> None:
         super().__init__(logging.INFO)
         self.start_s = start.timestamp()
         self.time = time
@@ -667,7 +637,7 @@ def run_bookstore(
     start_at = _utc(start, "start").floor("s")
     plan = _release_frame(DEFAULT_RELEASES if releases is None else releases, minutes)
     rng = np.random.default_rng(seed)
-    time = _SimTime()
+    time = SimTime()
     minute_now = [0]
 
     def live(service: str) -> Callable[[], str]:
@@ -691,7 +661,7 @@ def run_bookstore(
 
     def app(cls: Any, service: str, version: str, baseline: LatencyBaseline, **kwargs: Any) -> Any:
         fault = replace(fault_for_version(version), seed=int(rng.integers(1 << 30)))
-        clock = _ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))), baseline)
+        clock = ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))), baseline)
         return cls(
             version=version,
             fault=fault,

@@ -79,7 +79,7 @@ from labs.deploy.strategies import FAILED, SUCCEEDED, Rollout, TrafficShift
 from labs.errors import InputError
 from labs.observability.alarm_runner import AlarmRunner
 from labs.observability.alarms import ALARM, OK, Alarm
-from labs.observability.clock import SimClock
+from labs.observability.clock import ServiceClock, SimClock, SimTime
 from labs.observability.published import MetricStore
 from labs.observability.traffic import (
     NAMESPACE,
@@ -942,33 +942,8 @@ def read_pages(ctx: Any, queue_url: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _SimTime:
-    now: float = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class _ServiceClock:
-    """A service's latency clock: each request takes a drawn own time (log-normal)."""
-
-    time: _SimTime
-    rng: np.random.Generator
-    baseline: LatencyBaseline
-    _started: bool = False
-
-    def __call__(self) -> float:
-        if self._started:
-            mu, sigma = self.baseline.lognormal_params()
-            self.time.now += float(np.exp(mu + sigma * self.rng.standard_normal())) / 1000.0
-        self._started = not self._started
-        return self.time.now
-
-
 class _Capture(logging.Handler):
-    def __init__(self, start: pd.Timestamp, time: _SimTime) -> None:
+    def __init__(self, start: pd.Timestamp, time: SimTime) -> None:
         super().__init__(logging.INFO)
         self.start_s = start.timestamp()
         self.time = time
@@ -1016,7 +991,7 @@ def request_logs(
     if not day._served:
         raise InputError("The game day has not run yet.", hint="advance() first.")
     rng = np.random.default_rng([day.seed, 10] if seed is None else seed)
-    time = _SimTime()
+    time = SimTime()
     counter = [0]
 
     def request_id() -> str:
@@ -1030,7 +1005,7 @@ def request_logs(
         fault = FaultSwitch(
             fault.error_rate, fault.added_latency_ms, seed=int(rng.integers(1 << 30))
         )
-        clock = _ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))),
+        clock = ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))),
                               LATENCY_BASELINES[service])  # fmt: skip
         return cls(version=version, fault=fault, sleep=time.sleep, clock=clock,
                    request_id_factory=request_id)  # fmt: skip
@@ -1045,7 +1020,7 @@ def request_logs(
             fault = day.fault_switch(version)
             fault = FaultSwitch(fault.error_rate, fault.added_latency_ms,
                                 seed=int(rng.integers(1 << 30)))  # fmt: skip
-            clock = _ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))),
+            clock = ServiceClock(time, np.random.default_rng(int(rng.integers(1 << 30))),
                                   _ORDERS_OWN)  # fmt: skip
             orders_apps[label] = OrdersApp(
                 catalog, payments, version=version, fault=fault, sleep=time.sleep, clock=clock,
