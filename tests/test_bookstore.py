@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from workshop_processes import listening_addresses
 
 from labs.bookstore import (
     LATENCY_BASELINES,
@@ -434,18 +435,6 @@ def test_latency_baselines_are_data_for_the_simulator() -> None:
 # --- The server process ----------------------------------------------------------------------
 
 
-def _listening_addresses(port: int) -> set[str]:
-    """Local addresses listening on ``port`` according to /proc/net/tcp and tcp6 (Linux)."""
-    found: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            address, port_hex = fields[1].split(":")
-            if int(port_hex, 16) == port and fields[3] == "0A":  # 0A = LISTEN
-                found.add(address)
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
 def test_server_process_serves_an_order_on_127_0_0_1_and_stops_cleanly() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "BOOKSTORE_VERSION": "v2"}
@@ -483,7 +472,7 @@ def test_server_process_serves_an_order_on_127_0_0_1_and_stops_cleanly() -> None
         for url in urls.values():
             host, port = url.removeprefix("http://").split(":")
             assert host == "127.0.0.1"
-            assert _listening_addresses(int(port)) == {"0100007F"}  # 127.0.0.1, nothing else
+            assert listening_addresses(int(port)) == {"0100007F"}  # 127.0.0.1, nothing else
 
         request = urllib.request.Request(
             urls["orders"] + "/orders",
@@ -511,7 +500,7 @@ def test_server_process_serves_an_order_on_127_0_0_1_and_stops_cleanly() -> None
     logged = [json.loads(line) for line in output if line.startswith("{")]
     assert {line["service"] for line in logged if line["request_id"] == "proc-1"} == set(SERVICES)
     for url in urls.values():
-        assert not _listening_addresses(int(url.rsplit(":", 1)[1]))
+        assert not listening_addresses(int(url.rsplit(":", 1)[1]))
 
 
 def test_the_bookstore_alone_imports_no_aws_library_and_no_labs_module(tmp_path: Path) -> None:

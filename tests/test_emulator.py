@@ -11,24 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from workshop_processes import listening_addresses
 
 from labs import emulator
 from labs.errors import EmulatorError
-
-
-def _listening_addresses(port: int) -> set[str]:
-    """Local addresses with a socket listening on ``port``, from the kernel's socket table."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        path = Path(table)
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            fields = line.split()
-            address, hex_port = fields[1].rsplit(":", 1)
-            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = LISTEN
-                found.add(address)
-    return found
 
 
 def test_start_listens_on_loopback_only(private_workshop: Path) -> None:
@@ -36,7 +22,7 @@ def test_start_listens_on_loopback_only(private_workshop: Path) -> None:
     assert emu.endpoint == f"http://127.0.0.1:{emu.port}"
     assert emulator.is_alive(emu)
     # 0100007F is 127.0.0.1 in the kernel's little-endian hex; nothing on 0.0.0.0 or ::.
-    assert _listening_addresses(emu.port) == {"0100007F"}
+    assert listening_addresses(emu.port) == {"0100007F"}
     state = json.loads((private_workshop / "emulator.json").read_text())
     assert state["pid"] == emu.pid and state["endpoint"] == emu.endpoint
 
