@@ -50,3 +50,34 @@ def test_the_next_cell_after_a_crash_recovers_with_one_clear_message(
     assert "The local AWS emulator had stopped" in streams["stderr"]
     assert "re-run this notebook from the top" in streams["stderr"]
     assert nb.cells[2].outputs[0].text == "123456789012\n"
+
+
+@pytest.mark.notebook
+def test_a_lab_rerun_from_the_top_passes_after_the_emulator_died_between_notebooks(
+    private_workshop: Path,
+) -> None:
+    """Lab 02 runs, the emulator is killed, the next notebook starts: one sentence, then pass."""
+    lab = Path(__file__).resolve().parent.parent / "solutions" / "02_source_codecommit.ipynb"
+
+    def run() -> nbformat.NotebookNode:
+        nb = nbformat.read(lab, as_version=4)
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(lab.parent)}},
+        ).execute()  # raises CellExecutionError when any cell fails
+        return nb
+
+    run()
+    state = json.loads((private_workshop / "emulator.json").read_text())
+    os.kill(state["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+
+    again = run()
+
+    first = next(c for c in again.cells if c.cell_type == "code")
+    stderr = "".join(o.text for o in first.outputs if o.get("name") == "stderr")
+    assert stderr.count("\n") == 1 and "The local AWS emulator had stopped" in stderr
+    revived = json.loads((private_workshop / "emulator.json").read_text())
+    assert revived["pid"] != state["pid"] and revived["port"] == state["port"]
