@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Workshop", "__version__", "start"]
+__all__ = ["Workshop", "__version__", "hint", "start"]
 
 _SUBMODULES = {
     "bookstore",
@@ -25,6 +25,7 @@ _SUBMODULES = {
     "emulator",
     "env",
     "errors",
+    "hints",
     "iac",
     "observability",
     "practices",
@@ -37,4 +38,6 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"labs.{name}")
     if name in ("start", "Workshop"):  # labs.start() is labs.env.start()
         return getattr(importlib.import_module("labs.env"), name)
+    if name == "hint":  # labs.hint("04", 2) is labs.hints.hint
+        return importlib.import_module("labs.hints").hint
     raise AttributeError(f"module 'labs' has no attribute {name!r}")

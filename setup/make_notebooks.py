@@ -7,7 +7,9 @@ nbgrader's release does:
    ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` at the marker's indentation; in a
    markdown cell the block becomes ``YOUR ANSWER HERE``.
 2. ``clear_outputs`` — outputs, execution counts and execution metadata removed.
-3. ``add_note`` — a first cell saying the file is generated and from what.
+3. ``add_hint_pointers`` — under each ``### Exercise N ★ — …`` heading's cell, the call that
+   shows its hints (``labs.hint("04", 2)``, served by ``labs/hints.py``).
+4. ``add_note`` — a first cell saying the file is generated and from what.
 
 Usage: ``python setup/make_notebooks.py`` writes every notebook; ``--check`` writes nothing and
 exits 1 listing the notebooks that are out of date.
@@ -31,6 +33,11 @@ NOTEBOOKS = ROOT / "notebooks"
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 NOTE_TAG = "generated-note"
+HINT_POINTER = (
+    '> 💡 Stuck? Run `labs.hint("{lab}", {number})` for a hint — each run gives the next one.'
+)
+_EXERCISE_HEADING = re.compile(r"^### Exercise (?P<number>\d+) ", re.MULTILINE)
+_LAB_NUMBER = re.compile(r"^(?P<lab>\d\d[a-z]?)_")
 _BLOCK = re.compile(
     r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)",
     re.MULTILINE | re.DOTALL,
@@ -93,8 +100,27 @@ def clear_outputs(nb: NotebookNode, name: str) -> NotebookNode:
     return nb
 
 
+def add_hint_pointers(nb: NotebookNode, name: str) -> NotebookNode:
+    """Step 3: end each exercise's markdown cell with the call that shows its hints.
+
+    One line per ``### Exercise N ★ — …`` heading in the cell, naming the lab by the number
+    its file name starts with (``04_deploy_strategies.ipynb`` → ``labs.hint("04", N)``).
+    """
+    match = _LAB_NUMBER.match(name)
+    if match is None:
+        return nb
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        numbers = [m["number"] for m in _EXERCISE_HEADING.finditer(cell.source)]
+        if numbers:
+            pointers = [HINT_POINTER.format(lab=match["lab"], number=n) for n in numbers]
+            cell.source = cell.source.rstrip("\n") + "\n\n" + "\n>\n".join(pointers)
+    return nb
+
+
 def add_note(nb: NotebookNode, name: str) -> NotebookNode:
-    """Step 3: say, in the first cell, that this file is generated and from which solution."""
+    """Step 4: say, in the first cell, that this file is generated and from which solution."""
     note = nbformat.v4.new_markdown_cell(
         f"> **Student copy**, generated from `solutions/{name}` by `make notebooks`. "
         "Work through it here; edits to the lab itself go to the solution notebook.",
@@ -107,6 +133,7 @@ def add_note(nb: NotebookNode, name: str) -> NotebookNode:
 STEPS: tuple[Callable[[NotebookNode, str], NotebookNode], ...] = (
     clear_solutions,
     clear_outputs,
+    add_hint_pointers,
     add_note,
 )
 
