@@ -8,6 +8,7 @@ on one machine would: notebooks running side by side never see each other's reso
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,6 +21,9 @@ import pytest
 ORIGINAL_AWS_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
 os.environ.setdefault("LABS_SUITE_AWS_ENV", json.dumps(ORIGINAL_AWS_ENV))
 os.environ.setdefault("LABS_WORKSHOP_DIR", tempfile.mkdtemp(prefix="labs-test-"))
+# Passing checks record progress (labs/progress_log.py) in the workshop folder in use, nowhere else.
+os.environ.pop("LABS_PROGRESS", None)
+os.environ.pop("LABS_PROGRESS_FILE", None)
 _worker = os.environ.get("PYTEST_XDIST_WORKER")
 if _worker and not os.environ["LABS_WORKSHOP_DIR"].endswith(f"-{_worker}"):
     os.environ["LABS_WORKSHOP_DIR"] = f"{os.environ['LABS_WORKSHOP_DIR']}-{_worker}"
@@ -51,7 +55,15 @@ def pytest_runtest_setup(item):
     if notebook is None:
         return  # tests and their fixtures choose their own folder (see tests/conftest.py)
     stem = os.path.basename(str(notebook.path)).removesuffix(".ipynb")
-    os.environ["LABS_WORKSHOP_DIR"] = os.path.join(_SESSION_WORKSHOP, "nbval", stem)
+    folder = os.path.join(_SESSION_WORKSHOP, "nbval", stem)
+    if os.environ["LABS_WORKSHOP_DIR"] != folder:  # the notebook's first cell
+        from labs import progress_log
+
+        # Its checks record progress afresh, whatever an earlier run left in this folder: lab
+        # 00's "where to continue" shows what a learner sees who has just done lab 00.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(folder, progress_log.FILE_NAME))
+    os.environ["LABS_WORKSHOP_DIR"] = folder
 
 
 def pytest_runtest_teardown(item, nextitem):

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Workshop", "__version__", "hint", "start"]
+__all__ = ["Workshop", "__version__", "hint", "progress", "start"]
 
 _SUBMODULES = {
     "bookstore",
@@ -29,6 +29,8 @@ _SUBMODULES = {
     "iac",
     "observability",
     "practices",
+    "progress_log",
+    "setup_checks",
 }
 
 
@@ -41,3 +43,12 @@ def __getattr__(name: str) -> Any:
     if name == "hint":  # labs.hint("04", 2) is labs.hints.hint
         return importlib.import_module("labs.hints").hint
     raise AttributeError(f"module 'labs' has no attribute {name!r}")
+
+
+def progress() -> Any:
+    """Which labs' checks you have passed, and where to continue (a table in Jupyter).
+
+    Every *Check your work* that passes records itself (``labs.progress_log``);
+    ``make progress`` prints the same from a terminal.
+    """
+    return importlib.import_module("labs.progress_log").progress()

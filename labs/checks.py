@@ -4,6 +4,10 @@ Every exercise in the workshop is followed by a cell that calls these. A check t
 one line starting with ``✔``; a check that fails raises :class:`labs.errors.CheckFailed`, which
 a notebook shows as what was expected, what was found and a hint — never a bare traceback.
 
+Every exercise's check function is marked with :func:`exercise` (``@checks.exercise("04", 2)``):
+when it passes, the pass is recorded in the learner's progress (``labs.progress()``, see
+:mod:`labs.progress_log`); when it fails, its hint ends with a pointer to ``labs.hint``.
+
 Example:
     >>> from labs import checks
     >>> checks.equal(2 + 2, 4, "two plus two")
@@ -12,25 +16,119 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import re
+import sys
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
 
-from labs.errors import CheckFailed
+from labs.errors import CheckFailed, InputError
 
 __all__ = [
+    "EXERCISES",
     "answered",
     "bucket_tagged",
     "check",
     "close",
     "equal",
+    "exercise",
     "has_columns",
+    "hint_pointer",
     "one_of",
     "passed",
     "solved",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+EXERCISES: dict[tuple[str, int], str] = {}
+"""Every check marked with :func:`exercise` so far: ``(lab, number)`` → its dotted name."""
+
+_RUNNING: ContextVar[tuple[str, int] | None] = ContextVar("labs_exercise_check", default=None)
+
+
+def hint_pointer(lab: str, number: int) -> str:
+    """The line a failing exercise check adds to its hint: where to get a hint."""
+    return f'Stuck? `labs.hint("{lab}", {number})` gives a hint.'
+
+
+def exercise(lab: str, number: int) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Mark a function as the *Check your work* of exercise ``number`` in ``lab``.
+
+    The marked check behaves as before, and besides: when it returns without raising, the pass
+    is recorded in the learner's progress (:func:`labs.progress_log.record`; a problem with the
+    progress file is a warning, never a failed check); when it raises
+    :class:`~labs.errors.CheckFailed`, the failure's hint ends with :func:`hint_pointer`. A check
+    called from inside another marked check neither records nor adds the pointer twice.
+
+    Args:
+        lab: The lab, two digits as in its notebook's file name (``"04"``).
+        number: The exercise's number in that lab (``### Exercise 2 ★★ — …``).
+
+    Raises:
+        InputError: A malformed lab or number, or a second check for the same exercise.
+
+    Example::
+
+        @checks.exercise("04", 2)
+        def canary_alarm(ctx, alarm_name): ...
+    """
+    if not (isinstance(lab, str) and re.fullmatch(r"\d\d", lab)):
+        raise InputError(f"{lab!r} is not a lab number.", hint='Write it as two digits: "04".')
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise InputError(f"{number!r} is not an exercise number.", hint="Number them from 1.")
+    key = (lab, number)
+
+    def decorate(func: Callable[P, T]) -> Callable[P, T]:
+        name = f"{func.__module__}.{func.__qualname__}"
+        if EXERCISES.get(key, name) != name:
+            raise InputError(
+                f"exercise {number} of lab {lab} already has a check, {EXERCISES[key]}.",
+                where=name,
+                hint="Each exercise has exactly one check function; mark only that one.",
+            )
+        EXERCISES[key] = name
+
+        @functools.wraps(func)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> T:
+            if _RUNNING.get() is not None:  # called by another exercise's check
+                return func(*args, **kwargs)
+            token = _RUNNING.set(key)
+            try:
+                result = func(*args, **kwargs)
+            except CheckFailed as failure:
+                _point_to_hint(failure, lab, number)
+                raise
+            finally:
+                _RUNNING.reset(token)
+            _record(lab, number, name)
+            return result
+
+        checked.exercise = key  # type: ignore[attr-defined]
+        return checked
+
+    return decorate
+
+
+def _point_to_hint(failure: CheckFailed, lab: str, number: int) -> None:
+    pointer = hint_pointer(lab, number)
+    if pointer in (failure.hint or ""):
+        return
+    failure.hint = f"{failure.hint}\n{pointer}" if failure.hint else pointer
+    failure.args = (failure._message(),)
+
+
+def _record(lab: str, number: int, name: str) -> None:
+    """Record a pass; any trouble is a one-line warning, never a failed check."""
+    try:
+        from labs import progress_log
+
+        progress_log.record(lab, number, check=name)
+    except Exception as exc:  # bookkeeping must never fail a check that passed
+        print(f"labs: could not record your progress ({exc}).", file=sys.stderr)
 
 
 def passed(message: str) -> None:

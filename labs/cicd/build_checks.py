@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.cicd.buildspec import BuildResult
 from labs.errors import CheckFailed
 
@@ -48,6 +48,7 @@ def _succeeded(result: BuildResult, what: str) -> None:
         )
 
 
+@exercise("03", 1)
 def fixed_build(result: Any) -> None:
     """Pass when the fixed buildspec's build succeeded and still runs the unit tests."""
     result = _result(result, "fixed_result")
@@ -74,6 +75,7 @@ def fixed_build(result: Any) -> None:
     passed("the fixed buildspec builds: the unit tests run in the BUILD phase and pass")
 
 
+@exercise("03", 2)
 def report_group_added(result: Any, name: str = "unit-tests") -> None:
     """Pass when the build produced a report group ``name`` holding the passing test cases.
 
@@ -111,6 +113,7 @@ def report_group_added(result: Any, name: str = "unit-tests") -> None:
     )
 
 
+@exercise("03", 3)
 def image_tag_exported(result: Any, variable: str = "IMAGE_TAG", length: int = 7) -> None:
     """Pass when ``variable`` is exported and holds the first ``length`` characters of the commit.
 

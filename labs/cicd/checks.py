@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.checks import answered, passed, solved
+from labs.checks import answered, exercise, passed, solved
 from labs.cicd import strategies
 from labs.cicd.git import MAIN, Repo
 from labs.errors import CheckFailed, InputError
@@ -20,6 +20,7 @@ from labs.errors import CheckFailed, InputError
 __all__ = ["conflict_rates", "merged", "strategy_choice"]
 
 
+@exercise("02", 1)
 def merged(repo: Repo, branch: str, *, into: str = MAIN) -> None:
     """Pass when ``branch`` has a commit of its own and was merged into ``into`` with a merge.
 
@@ -74,6 +75,7 @@ def _why_not(row: pd.Series, name: str, max_p90: float, max_conflicts: float) ->
     return reasons
 
 
+@exercise("02", 2)
 def strategy_choice(
     choice: Any,
     team: strategies.Team,
@@ -129,6 +131,7 @@ def strategy_choice(
     )
 
 
+@exercise("02", 3)
 def conflict_rates(
     function: Callable[[pd.DataFrame], Any],
     frame: pd.DataFrame,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.cicd.pipeline.executor import ActionOutcome, ActionRequest, Execution
 from labs.cicd.pipeline.live import Pipeline
 from labs.cicd.pipeline.model import PipelineDefinition, PipelineError, references
@@ -32,6 +32,7 @@ def _execution(value: Any, what: str) -> Execution:
     return value
 
 
+@exercise("05", 1)
 def test_stage_added(pipe: Pipeline, answer: Any) -> None:
     """Pass when ``answer`` ran a Test action on the build, after Build and before Deploy, and
     the execution succeeded.
@@ -131,6 +132,7 @@ def _stand_ins(definition: PipelineDefinition, deployed: list[int]) -> dict[str,
     return {a.provider: run for _, a in definition.actions() if a.category != "Approval"}
 
 
+@exercise("05", 2)
 def approval_before_production(answer: Any) -> None:
     """Pass when ``answer`` (a definition) makes every deployment wait for a manual approval:
     structurally, and when run — rejected, nothing is deployed; approved, it is.
@@ -202,6 +204,7 @@ def approval_before_production(answer: Any) -> None:
     passed(f"every deployment waits for {names}: rejected, nothing shipped; approved, it shipped")
 
 
+@exercise("05", 3)
 def rolled_back_commit(executions: Sequence[Execution], answer: Any) -> None:
     """Pass when ``answer`` is the commit whose deployment was rolled back among ``executions``.
 

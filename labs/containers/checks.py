@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.containers.context import context_files
 from labs.containers.dockerfile import lint, parse
 from labs.containers.ecr import lifecycle_preview
@@ -66,6 +66,7 @@ def _must_be_sent(path: str) -> bool:
     return path.endswith(".py") and "__pycache__/" not in path
 
 
+@exercise("08", 2)
 def dockerignore_protects(answer: Any, files: dict[str, str] | None = None) -> None:
     """Pass when a ``.dockerignore`` keeps secrets, git and caches out and the sources in.
 
@@ -109,6 +110,7 @@ def dockerignore_protects(answer: Any, files: dict[str, str] | None = None) -> N
     )
 
 
+@exercise("08", 1)
 def dockerfile_fixed(answer: Any, *, dockerignore: str | None) -> None:
     """Pass when a Dockerfile lints without errors or warnings and still runs the bookstore.
 
@@ -158,6 +160,7 @@ def dockerfile_fixed(answer: Any, *, dockerignore: str | None) -> None:
     )
 
 
+@exercise("08", 3)
 def lifecycle_policy(policy: Any, images: Any, *, now: Any) -> None:
     """Pass when a policy keeps the 5 newest release images and expires untagged ones after a day.
 

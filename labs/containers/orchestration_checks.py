@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.containers import ecs, eks, scaling
 from labs.errors import CheckFailed, InputError
 
@@ -66,6 +66,7 @@ def _said(exc: InputError) -> str:
     return f"{exc.where}: {exc.what}" if exc.where else exc.what
 
 
+@exercise("09", 1)
 def task_definition_fixed(answer: Any, original: Mapping[str, Any] | None = None) -> None:
     """Pass when the task definition is valid for Fargate and still runs the same container.
 
@@ -126,6 +127,7 @@ def task_definition_fixed(answer: Any, original: Mapping[str, Any] | None = None
     )
 
 
+@exercise("09", 2)
 def policy_holds_p99(
     answer: Any,
     *,
@@ -178,6 +180,7 @@ def policy_holds_p99(
     return result
 
 
+@exercise("09", 3)
 def full_capacity_rollout(
     answer: Any,
     *,

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from labs.checks import answered, check, passed, solved
+from labs.checks import answered, check, exercise, passed, solved
 from labs.deploy import configs, engine
 from labs.deploy.strategies import TrafficShift
 from labs.errors import CheckFailed, InputError
@@ -50,6 +50,7 @@ def reference_failed_requests(config: str, requests_per_second: float, error_rat
     return minutes * 60.0 * requests_per_second * error_rate
 
 
+@exercise("04", 1)
 def config_choice(
     answer: str | None,
     *,
@@ -101,6 +102,7 @@ def config_choice(
     )
 
 
+@exercise("04", 2)
 def canary_alarm(
     ctx: Any,
     alarm_name: str,
@@ -159,6 +161,7 @@ def canary_alarm(
     )
 
 
+@exercise("04", 3)
 def expected_failed_requests(
     func: Callable[[str, float, float], float],
     *,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.dora.history import bookstore_regression_week
 from labs.dora.tiers import (
     TIERS,
@@ -47,6 +47,7 @@ def _number(value: Any, what: str, hint: str) -> float:
     return number
 
 
+@exercise("01", 1)
 def lead_time_of_change(
     answer: Any, change_id: str, changes: pd.DataFrame, deployments: pd.DataFrame
 ) -> None:
@@ -100,6 +101,7 @@ _TIER_OF = {
 }
 
 
+@exercise("01", 2)
 def team_tiers(answer: Any, team: Mapping[str, float]) -> None:
     """Check a team's 2024 tier for each of the four metrics with tier bands.
 
@@ -190,6 +192,7 @@ def _batch_by_week(deployments: pd.DataFrame) -> pd.Series:
     return pd.Series(sizes).groupby(week_of(times)).mean()
 
 
+@exercise("01", 3)
 def regression(week: Any, batch_size_by_week: Any, deployments: pd.DataFrame) -> None:
     """Check the week the bookstore team regressed, and the batch sizes that explain it.
 

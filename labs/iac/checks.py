@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from labs.checks import answered, passed, solved
+from labs.checks import answered, exercise, passed, solved
 from labs.env import Workshop
 from labs.errors import CheckFailed
 from labs.iac import drift
@@ -52,6 +52,7 @@ def _template(answer: Any, what: str) -> dict[str, Any]:
         ) from None
 
 
+@exercise("06", 1)
 def lint_fixed(fixed: Any, broken: str) -> None:
     """Pass when ``fixed`` lints without errors and still does what ``broken`` meant to do.
 
@@ -93,6 +94,7 @@ def lint_fixed(fixed: Any, broken: str) -> None:
     passed("the template lints clean and keeps its three resources and their intent")
 
 
+@exercise("06", 2)
 def condition_added(template: Any) -> None:
     """Pass when ``LongRetention`` holds in prod or when ``Compliance`` is ``yes``.
 
@@ -160,6 +162,7 @@ def condition_added(template: Any) -> None:
     passed("LongRetention gives 365 days in prod or under compliance, 7 days otherwise")
 
 
+@exercise("06", 3)
 def replacements_predicted(predicted: Any, changes: pd.DataFrame) -> None:
     """Pass when ``predicted`` names exactly the resources the change set replaces.
 
@@ -189,6 +192,7 @@ def replacements_predicted(predicted: Any, changes: pd.DataFrame) -> None:
     passed(f"CloudFormation replaces {sorted(actual)}: every other change is made in place")
 
 
+@exercise("06", 4)
 def drifted_property(ctx: Workshop, stack_name: str, answer: Any) -> None:
     """Pass when ``answer`` is ``(logical id, property path)`` of the drifted property.
 
@@ -243,6 +247,7 @@ def _run_test(test: Any, template: dict[str, Any], what: str) -> Exception | Non
     return None
 
 
+@exercise("07", 1)
 def assertion_written(test: Any, template: dict[str, Any]) -> None:
     """Pass when ``test`` passes on the services template and fails when the threshold is wrong.
 
@@ -275,6 +280,7 @@ def assertion_written(test: Any, template: dict[str, Any]) -> None:
     passed(f"{what} passes on the template and fails when the threshold is wrong")
 
 
+@exercise("07", 2)
 def nag_finding_fixed(bucket_factory: Any) -> None:
     """Pass when the bucket ``bucket_factory`` makes has no open cdk-nag finding.
 
@@ -316,6 +322,7 @@ def nag_finding_fixed(bucket_factory: Any) -> None:
     passed(f"no open cdk-nag findings on the bucket (acknowledged: {reasons or 'none'})")
 
 
+@exercise("07", 3)
 def construct_prop(service_class: Any) -> None:
     """Pass when ``service_class`` takes ``alarm_email`` and subscribes it to the alarm topic.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.errors import CheckFailed, InputError
 from labs.observability import dashboards, emf, logs
 from labs.observability import metrics as metric_data
@@ -75,6 +75,7 @@ def _labelled_events() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["message", "expected", "why"])
 
 
+@exercise("10", 1)
 def payments_5xx_pattern(pattern: str | None) -> None:
     """Check a filter pattern that matches exactly the payments service's 5xx events.
 
@@ -134,6 +135,7 @@ def gappy_metric(start: Any = EPOCH) -> pd.Series:
     return points.set_index("timestamp")["sum"].reindex(grid).rename("PaymentErrors")
 
 
+@exercise("10", 2)
 def steady_alarm(alarm: Alarm | None) -> pd.DataFrame:
     """Check an alarm on the gappy payment-error metric: it must not flap.
 
@@ -218,6 +220,7 @@ def steady_alarm(alarm: Alarm | None) -> pd.DataFrame:
     return frame
 
 
+@exercise("10", 3)
 def p99_widget(
     ctx: Any, dashboard_name: str, *, service: str = "orders", start: Any, end: Any
 ) -> None:

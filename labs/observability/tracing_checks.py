@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from labs.bookstore import SERVICES, FaultSwitch
-from labs.checks import answered, check, passed, solved
+from labs.checks import answered, check, exercise, passed, solved
 from labs.errors import CheckFailed
 from labs.observability import tracing
 
@@ -46,6 +46,7 @@ def customer_tier(customer_id: str) -> str:
     return "gold" if number <= 10 else "standard"
 
 
+@exercise("11", 1)
 def loyalty_subsegment(ctx: Any | None, hook: Callable[..., None], *, seed: int = 5) -> None:
     """Check a hook that records a ``loyalty-lookup`` subsegment annotated with the tier.
 
@@ -172,6 +173,7 @@ def mystery_release(ctx: Any | None, *, seed: int = 13, orders: int = 150) -> My
     return Mystery(start, end, sent, culprit)
 
 
+@exercise("11", 2)
 def fault_culprit(answer: str | None, mystery: Mystery) -> None:
     """Check the name of the service whose faults the mystery release's failures come from."""
     name = answered(answer, "the service that causes the faults")
@@ -255,6 +257,7 @@ def _hand_made() -> pd.DataFrame:
     return tracing.segments_frame(docs)
 
 
+@exercise("11", 3)
 def p99_added(func: Callable[..., Any], frame: pd.DataFrame) -> None:
     """Check ``func(frame, dependency)``: the ms a dependency adds to orders' p99.
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.errors import CheckFailed, InputError
 from labs.practices import capstone
 from labs.practices.capstone import GOOD_RELEASE, PROFILES, ServiceProfile
@@ -36,6 +36,7 @@ def _over(row: Mapping[str, Any], runs: Any) -> str:
     )
 
 
+@exercise("14", 2)
 def choices_within_bounds(
     answer: Any,
     profiles: Mapping[str, ServiceProfile] = PROFILES,
@@ -134,6 +135,7 @@ def choices_within_bounds(
         passed(line)
 
 
+@exercise("14", 1)
 def extra_capacity_cost(
     answer: Any, result: Any, profile: ServiceProfile, *, rel: float = 0.01
 ) -> None:

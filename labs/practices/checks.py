@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.errors import CheckFailed
 from labs.practices import abtest
 from labs.practices.rules import RuleError, parse_rule, rule_mask
@@ -33,6 +33,7 @@ _PREMIUM_CASES: tuple[tuple[dict[str, Any], bool], ...] = (
 )
 
 
+@exercise("12", 1)
 def premium_rule(answer: Any, users: pd.DataFrame | None = None) -> None:
     """Check a variant rule that gives the new checkout to premium users, and only to them.
 
@@ -76,6 +77,7 @@ def premium_rule(answer: Any, users: pd.DataFrame | None = None) -> None:
     passed(f"{what} selects premium users and nobody else{detail}")
 
 
+@exercise("12", 2)
 def experiment_size(
     answer: Any,
     *,
@@ -122,6 +124,7 @@ def _verdict(value: Any) -> str:
     return "don't ship" if text in ("dont ship", "don't ship", "no") else text
 
 
+@exercise("12", 3)
 def ship_decision(answer: Any, results: Mapping[str, Any], *, margin: float = 0.10) -> None:
     """Check a ship / don't-ship decision and the numbers it rests on.
 

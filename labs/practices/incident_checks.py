@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from labs.checks import answered, passed
+from labs.checks import answered, exercise, passed
 from labs.errors import CheckFailed, InputError
 from labs.practices import incidents
 
@@ -55,6 +55,7 @@ SCENARIOS: Mapping[str, tuple[str, float, str]] = {
 """Situations to classify: text, share of users affected (%), functionality degraded."""
 
 
+@exercise("13", 1)
 def severity_answers(answer: Any) -> None:
     """Check a ``{"A": "SEV…", …}`` classification of :data:`SCENARIOS` with the impact matrix."""
     what = "the severities of situations A to D"
@@ -130,6 +131,7 @@ def _mean_minutes(events: pd.DataFrame, later: str, earlier: str) -> float:
     return float(((times[later] - times[earlier]).dt.total_seconds() / 60.0).mean())
 
 
+@exercise("13", 2)
 def mttr_answer(answer: Any, events: pd.DataFrame | None = None) -> None:
     """Check a mean time to restore (minutes) over :func:`past_incidents` (or ``events``).
 
@@ -178,6 +180,7 @@ def mttr_answer(answer: Any, events: pd.DataFrame | None = None) -> None:
     raise CheckFailed(what, expected=f"{expected:g} min", found=f"{number:g}", hint=hint)
 
 
+@exercise("13", 3)
 def action_items_answer(items: Any, timeline: incidents.Timeline) -> None:
     """Check a postmortem's action items against the rules, item by item.
 
