@@ -22,10 +22,10 @@ LINTED      := labs tests setup benchmarks solutions
 TEST_WORKERS ?= 2
 NBVAL       := --nbval --nbval-sanitize-with setup/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: help bootstrap doctor lab test lint notebooks solutions run-all cleanup bench
+.PHONY: help bootstrap doctor lab test lint notebooks solutions run-all timings cleanup bench
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ lab: doctor ## Open the workshop: start the emulator and JupyterLab on notebooks
 	  $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) \
 	  $(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
-test: doctor lint ## Lint, then every test and every solution notebook (strict nbval), offline.
+test: doctor lint slides-deps ## Lint, then every test and every solution notebook (strict nbval), offline.
 	@rm -rf build/test-workshop
 	LABS_WORKSHOP_DIR=$(CURDIR)/build/test-workshop setup/isolated.sh \
 	  $(PY) -m pytest tests solutions $(NBVAL) -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
@@ -64,7 +64,35 @@ solutions: bootstrap ## Re-execute solutions/ in place to refresh their referenc
 	$(PY) setup/run_all.py --in-place $(NOTEBOOK)
 
 run-all: bootstrap ## Run the whole series headless into build/run-all/ with a timing report.
-	$(PY) setup/run_all.py
+	$(PY) setup/run_all.py $(RUN_ALL_ARGS)
+
+timings: bootstrap ## After run-all: store its wall times and update each notebook's time estimate.
+	$(PY) setup/timings.py build/run-all/report.json
+	$(PY) setup/make_notebooks.py
+
+.PHONY: progress
+progress: bootstrap ## Show which labs' checks you have passed (PROGRESS_ARGS="--reset [LAB]").
+	@$(PY) -m labs.progress_log $(PROGRESS_ARGS)
+
+# reveal.js for the decks, from setup/slides/package-lock.json (it names no registry host). Only the
+# slides need npm; `test` installs it too, before its network-less run, because tests build decks.
+SLIDES_NPM   := setup/slides
+SLIDES_STAMP := $(SLIDES_NPM)/node_modules/.package-lock.json
+
+.PHONY: slides slides-deps
+slides-deps: ## Install reveal.js for the slides (npm ci, only when missing or stale).
+	@if [ -f $(SLIDES_STAMP) ] && [ $(SLIDES_STAMP) -nt $(SLIDES_NPM)/package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  echo "npm ci --prefix $(SLIDES_NPM)"; \
+	  npm ci --prefix $(SLIDES_NPM) --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "error: npm is missing; CI needs it to install reveal.js for the slide tests." >&2; exit 1; \
+	else \
+	  echo "warning: npm not found: no slides, and their tests are skipped (Node.js 20 brings npm)." >&2; \
+	fi
+
+slides: bootstrap slides-deps ## Build a reveal.js deck per lab into build/slides/ (opens offline).
+	$(PY) setup/make_slides.py $(NOTEBOOK)
 
 cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator.
 	-$(PY) -m labs.cleanup --reset $(CLEANUP_ARGS)

@@ -3,13 +3,15 @@
 One source, two notebooks (DESIGN.md, "Authoring"). A short pipeline of named steps, as
 nbgrader's release does:
 
-1. ``clear_solutions`` — code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+1. ``drop_speaker_notes`` — cells tagged ``notes`` (the instructor's speaker notes for
+   ``make slides``) are left out.
+2. ``clear_solutions`` — code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
    ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` at the marker's indentation; in a
    markdown cell the block becomes ``YOUR ANSWER HERE``.
-2. ``clear_outputs`` — outputs, execution counts and execution metadata removed.
-3. ``add_hint_pointers`` — under each ``### Exercise N ★ — …`` heading's cell, the call that
+3. ``clear_outputs`` — outputs, execution counts and execution metadata removed.
+4. ``add_hint_pointers`` — under each ``### Exercise N ★ — …`` heading's cell, the call that
    shows its hints (``labs.hint("04", 2)``, served by ``labs/hints.py``).
-4. ``add_note`` — a first cell saying the file is generated and from what.
+5. ``add_note`` — a first cell saying the file is generated and from what.
 
 Usage: ``python setup/make_notebooks.py`` writes every notebook; ``--check`` writes nothing and
 exits 1 listing the notebooks that are out of date.
@@ -75,8 +77,14 @@ def silent_stub(indent: str) -> str:
     return f"{indent}# YOUR CODE HERE\n{indent}pass\n"
 
 
+def drop_speaker_notes(nb: NotebookNode, name: str) -> NotebookNode:
+    """Step 1: leave out the instructor's speaker notes (cells tagged ``notes``)."""
+    nb.cells = [c for c in nb.cells if "notes" not in c.metadata.get("tags", [])]
+    return nb
+
+
 def clear_solutions(nb: NotebookNode, name: str) -> NotebookNode:
-    """Step 1: replace solution blocks with stubs."""
+    """Step 2: replace solution blocks with stubs."""
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
         if cell.cell_type == "code":
@@ -89,7 +97,7 @@ def clear_solutions(nb: NotebookNode, name: str) -> NotebookNode:
 
 
 def clear_outputs(nb: NotebookNode, name: str) -> NotebookNode:
-    """Step 2: remove outputs, execution counts and per-cell execution metadata."""
+    """Step 3: remove outputs, execution counts and per-cell execution metadata."""
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -101,7 +109,7 @@ def clear_outputs(nb: NotebookNode, name: str) -> NotebookNode:
 
 
 def add_hint_pointers(nb: NotebookNode, name: str) -> NotebookNode:
-    """Step 3: end each exercise's markdown cell with the call that shows its hints.
+    """Step 4: end each exercise's markdown cell with the call that shows its hints.
 
     One line per ``### Exercise N ★ — …`` heading in the cell, naming the lab by the number
     its file name starts with (``04_deploy_strategies.ipynb`` → ``labs.hint("04", N)``).
@@ -120,7 +128,7 @@ def add_hint_pointers(nb: NotebookNode, name: str) -> NotebookNode:
 
 
 def add_note(nb: NotebookNode, name: str) -> NotebookNode:
-    """Step 4: say, in the first cell, that this file is generated and from which solution."""
+    """Step 5: say, in the first cell, that this file is generated and from which solution."""
     note = nbformat.v4.new_markdown_cell(
         f"> **Student copy**, generated from `solutions/{name}` by `make notebooks`. "
         "Work through it here; edits to the lab itself go to the solution notebook.",
@@ -131,6 +139,7 @@ def add_note(nb: NotebookNode, name: str) -> NotebookNode:
 
 
 STEPS: tuple[Callable[[NotebookNode, str], NotebookNode], ...] = (
+    drop_speaker_notes,
     clear_solutions,
     clear_outputs,
     add_hint_pointers,

@@ -82,3 +82,18 @@ def test_notebooks_are_in_sync_with_solutions() -> None:
         f"Notebooks and solutions are not in sync: {', '.join(stale)}. "
         "Run `make notebooks` and commit notebooks/."
     )
+
+
+def test_speaker_notes_stay_out_of_student_copies(tmp_path) -> None:
+    talk = nbformat.v4.new_markdown_cell("Point at the listener weights.")
+    talk.metadata["tags"] = ["notes"]
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# 99 — A lab"), talk, nbformat.v4.new_code_cell("1")]
+    )
+    path = tmp_path / "99_lab.ipynb"
+    nbformat.write(nb, path)
+
+    student = nbformat.reads(student_version(path), as_version=4)
+
+    assert all("listener weights" not in c.source for c in student.cells)
+    assert [c.source for c in student.cells if c.cell_type == "code"] == ["1"]
