@@ -279,7 +279,9 @@ def run(
         ctx: The workshop context; ``None`` for a dry run (no emulator).
         strategy: :class:`~labs.deploy.strategies.TrafficShift`,
             :class:`~labs.deploy.strategies.InPlace` or :class:`~labs.deploy.strategies.EcsRolling`.
-        release: The version to deploy, e.g. ``"v2"`` or ``"v2-bad"``.
+        release: The version to deploy, e.g. ``"v2"`` or ``"v2-bad"``, or a
+            :class:`~labs.deploy.releases.Release` (one with an ``error_rate`` of its own fails
+            that share of its requests instead of what its label's fault switch says).
         baseline: The version running now: the last good revision a rollback redeploys.
         alarms: Alarm names in CloudWatch (or ``Alarm`` objects for a dry run); at most 10.
         auto_rollback: ``autoRollbackConfiguration.events``; empty for no automatic rollback.
@@ -348,9 +350,16 @@ class _Run:
         self.names = _alarm_names(ctx, alarms)
         aws_resources.validate(self.names, auto)
         behaviours = {}
+        for release in (old, new):
+            if release.error_rate is not None:
+                # A release with an error rate of its own, not its label's fault switch.
+                plain = VersionBehaviour.for_bookstore(service, release.version)
+                behaviours[release.version] = replace(plain, error_rate=release.fault.error_rate)
         if strategy.platform == "Lambda" and new.task_failure_rate:
             # A Lambda version that crashes at start fails its invocations: an error rate.
-            plain = VersionBehaviour.for_bookstore(service, new.version)
+            plain = behaviours.get(new.version) or VersionBehaviour.for_bookstore(
+                service, new.version
+            )
             rate = max(plain.error_rate, new.task_failure_rate)
             behaviours[new.version] = replace(plain, error_rate=rate)
         self.sim = TrafficSimulator(

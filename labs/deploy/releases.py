@@ -6,12 +6,15 @@ whether the release *starts* at all: :attr:`Release.task_failure_rate` is the sh
 (ECS) or instances (EC2) whose start or health check fails. ``v2-crash`` is the release whose
 container exits at start (a missing setting), the failure an ECS circuit breaker or a CodeDeploy
 ``DEPLOYMENT_FAILURE`` catches; ``v2-bad`` starts and passes its health checks but fails a
-quarter of the business requests, the failure only an alarm catches.
+quarter of the business requests, the failure only an alarm catches. A release can also carry its
+own :attr:`Release.error_rate` in place of its label's (``Release("v2-bad", error_rate=0.02)``),
+as the interactive deployment simulator does (:mod:`labs.deploy.widgets`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from labs.bookstore.faults import FaultSwitch, fault_for_version
@@ -29,11 +32,14 @@ class Release:
         task_failure_rate: Share of its tasks or instances that fail to start or fail their
             health check (0 to 1).
         description: One line for people.
+        error_rate: Share of requests that fail once it serves (0 to 1), in place of the
+            bookstore fault switch's for ``version``; ``None`` (default) keeps the fault switch's.
     """
 
     version: str
     task_failure_rate: float = 0.0
     description: str = ""
+    error_rate: float | None = None
 
     def __post_init__(self) -> None:
         """Check the label and the rate."""
@@ -45,11 +51,26 @@ class Release:
                 f"task_failure_rate is a fraction from 0 to 1, got {rate!r}.",
                 where="task_failure_rate",
             )
+        errors = self.error_rate
+        if errors is not None and (
+            isinstance(errors, bool)
+            or not isinstance(errors, int | float)
+            or math.isnan(errors)
+            or not 0 <= errors <= 1
+        ):
+            raise InputError(
+                f"error_rate is a fraction from 0 to 1, got {errors!r}.",
+                where="error_rate",
+                hint="e.g. 0.02 for 2% of requests failing; None keeps the version's own.",
+            )
 
     @property
     def fault(self) -> FaultSwitch:
-        """How the release behaves once it serves requests."""
-        return fault_for_version(self.version)
+        """How the release behaves once it serves requests (its own error rate, if it has one)."""
+        fault = fault_for_version(self.version)
+        if self.error_rate is None:
+            return fault
+        return replace(fault, error_rate=float(self.error_rate))
 
 
 RELEASES = MappingProxyType(
