@@ -94,9 +94,8 @@ slides-deps: ## Install reveal.js for the slides (npm ci, only when missing or s
 slides: bootstrap slides-deps ## Build a reveal.js deck per lab into build/slides/ (opens offline).
 	$(PY) setup/make_slides.py $(NOTEBOOK)
 
-cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator.
-	-$(PY) -m labs.cleanup --reset $(CLEANUP_ARGS)
-	$(PY) -m labs.emulator stop
+cleanup: bootstrap ## Delete every workshop resource, reset and stop the emulator (CLEANUP_ARGS="--lab 04": one lab's).
+	$(PY) -m labs.cleanup --reset --stop $(CLEANUP_ARGS)
 
 bench: bootstrap ## Print the performance figures (nothing is asserted).
 	$(PY) benchmarks/run.py

@@ -904,3 +904,31 @@ def test_cli_refuses_an_aws_target_without_the_opt_in(
         os.environ.update(saved_env)
         labs.env._ORIGINAL_ENV = saved_original
     assert "TargetRefused: LABS_AWS_ACCOUNT is not set" in capsys.readouterr().err
+
+
+def test_cli_lab_filter_cleans_one_lab_and_keeps_the_emulator(
+    private_workshop: Path, capsys: Any
+) -> None:
+    """`make cleanup CLEANUP_ARGS="--lab 07"`: lab 07 goes, lab 08 and the emulator stay."""
+    import labs
+
+    ctx = labs.start(quiet=True)
+    sqs = ctx.client("sqs")
+    for lab in ("07", "08"):
+        sqs.create_queue(QueueName=f"labs-cli-{lab}", tags=dict(ctx.tags(lab=lab)))
+
+    assert cl.main(["--lab", "7", "--reset", "--stop"]) == 0  # what `make cleanup` passes
+
+    out = capsys.readouterr().out
+    assert "Keeping the emulator running: --lab 07 limits this cleanup" in out
+    assert emulator.running() is not None
+    names = [u.rsplit("/", 1)[1] for u in sqs.list_queues().get("QueueUrls", [])]
+    assert "labs-cli-07" not in names and "labs-cli-08" in names
+
+    assert cl.main(["--dry-run", "--stop"]) == 0
+    assert emulator.running() is not None  # a preview never stops anything
+    assert cl.main(["--reset", "--stop"]) == 0
+    assert "Stopped the local AWS emulator." in capsys.readouterr().out
+    assert emulator.running() is None
+    with pytest.raises(SystemExit):
+        cl.main(["--lab", "four"])  # argparse: "'four' is not a lab number; use two digits"

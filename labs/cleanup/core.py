@@ -285,13 +285,13 @@ def _summary(
 # --------------------------------------------------------------------------------------------
 
 
-def _confirmed(ctx: Workshop, services: Sequence[str] | None) -> bool:
+def _confirmed(ctx: Workshop, services: Sequence[str] | None, lab: str | None = None) -> bool:
     """On a real account: list what would go and ask; True only on an explicit yes.
 
     With no terminal to ask on (a script, CI, a pipe) it refuses: deleting in a real account
     then needs ``--yes``.
     """
-    found = inventory(ctx, services=services)
+    found = inventory(ctx, services=services, lab=lab)
     resources = found[found["kind"] != "(listing)"]
     where = f"AWS account {ctx.account_id}, {ctx.region}"
     if resources.empty:
@@ -320,12 +320,23 @@ def _confirmed(ctx: Workshop, services: Sequence[str] | None) -> bool:
     return False
 
 
+def _lab_number(value: str) -> str:
+    """argparse type for ``--lab``: a lab's two-digit number (``4`` and ``04`` both work)."""
+    if not value.isdigit() or not 0 <= int(value) <= 99:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a lab number; use two digits, e.g. 04")
+    return f"{int(value):02d}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cleanup from the command line: exit 1 when a deletion failed, 2 on no start.
 
     On the aws target it first lists what it would delete and asks ``Delete these N
     resources? [y/N]``; without a terminal, or on any answer but yes, it deletes nothing and
     exits 1. ``--yes`` skips the question; ``--dry-run`` never asks. Locally it never asks.
+
+    ``--reset`` and ``--stop`` (what ``make cleanup`` passes) act on the whole emulator, so they
+    apply only to a whole cleanup: with ``--lab``, ``--service`` or ``--dry-run`` the emulator
+    keeps running, and the output says so — one learner's lab reset never wipes the others.
     """
     parser = argparse.ArgumentParser(
         prog="python -m labs.cleanup",
@@ -336,14 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
     )
     parser.add_argument(
-        "--reset",
-        action="store_true",
-        help="local target: also reset the emulator (removes everything)",
-    )
-    parser.add_argument(
-        "--yes",
-        action="store_true",
-        help="aws target: delete without listing the resources and asking first",
+        "--lab",
+        type=_lab_number,
+        metavar="NN",
+        help="only the resources of lab NN (tagged lab=NN), e.g. --lab 04",
     )
     parser.add_argument(
         "--service",
@@ -352,17 +359,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=list(SERVICES),
         help="only this service (repeatable); default all",
     )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="local target, whole cleanup only: also reset the emulator (removes everything)",
+    )
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="local target, whole cleanup only: stop the emulator afterwards",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="aws target: delete without listing the resources and asking first",
+    )
     args = parser.parse_args(argv)
+    narrowed = [
+        flag
+        for flag, on in (
+            (f"--lab {args.lab}", args.lab),
+            ("--service", args.service),
+            ("--dry-run", args.dry_run),
+        )
+        if on
+    ]
+    whole = not narrowed
+    if (args.reset or args.stop) and not whole:
+        print(
+            f"Keeping the emulator running: {' and '.join(narrowed)} "
+            "limits this cleanup, and a reset or stop would remove every lab's resources."
+        )
 
     try:
         ctx = start_workshop(quiet=True)
     except LabsError as exc:  # a refused aws target, an emulator that would not start
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    asks = not ctx.is_local and not args.dry_run and not args.yes
-    if asks and not _confirmed(ctx, args.service):
-        return 1
-    frame = cleanup(
-        ctx, services=args.service, dry_run=args.dry_run, reset_local=args.reset, verbose=True
-    )
-    return 1 if (frame["action"] == "failed").any() else 0
+    try:
+        asks = not ctx.is_local and not args.dry_run and not args.yes
+        if asks and not _confirmed(ctx, args.service, args.lab):
+            return 1
+        frame = cleanup(
+            ctx,
+            services=args.service,
+            lab=args.lab,
+            dry_run=args.dry_run,
+            reset_local=args.reset and whole,
+            verbose=True,
+        )
+        return 1 if (frame["action"] == "failed").any() else 0
+    finally:
+        if args.stop and whole and emulator.stop():
+            print("Stopped the local AWS emulator.")
