@@ -172,11 +172,29 @@ def sync(check: bool = False) -> list[str]:
             if not check:
                 target.write_text(text)
     for orphan in sorted(NOTEBOOKS.glob("*.ipynb")):
-        if orphan.name not in expected_names:
+        if orphan.name not in expected_names and _was_generated(orphan):
             stale.append(f"{orphan.name} (no solution notebook)")
             if not check:
                 orphan.unlink()
     return stale
+
+
+_LAB_FILE = re.compile(r"\d\d_[a-z0-9_]+\.ipynb")
+
+
+def _was_generated(path: Path) -> bool:
+    """True for a student copy this script wrote whose lab is gone (renamed or removed).
+
+    A learner's own notebooks in ``notebooks/`` (``Untitled.ipynb``, ``04_…-Copy1.ipynb``) are
+    never touched: only a file with a lab's name that starts with the generated note is.
+    """
+    if not _LAB_FILE.fullmatch(path.name):
+        return False
+    try:
+        first = nbformat.read(path, as_version=4).cells[0]
+    except Exception:  # unreadable: not ours to judge, so not ours to delete
+        return False
+    return NOTE_TAG in first.get("metadata", {}).get("tags", [])
 
 
 def main(argv: list[str] | None = None) -> int:

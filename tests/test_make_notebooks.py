@@ -97,3 +97,31 @@ def test_speaker_notes_stay_out_of_student_copies(tmp_path) -> None:
 
     assert all("listener weights" not in c.source for c in student.cells)
     assert [c.source for c in student.cells if c.cell_type == "code"] == ["1"]
+
+
+def test_regenerating_removes_a_gone_labs_copy_but_never_a_learners_notebook(
+    tmp_path, monkeypatch
+) -> None:
+    import make_notebooks
+
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    solutions.mkdir()
+    notebooks.mkdir()
+    lab = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 — Lab")])
+    nbformat.write(lab, solutions / "01_lab.ipynb")
+    monkeypatch.setattr(make_notebooks, "SOLUTIONS", solutions)
+    monkeypatch.setattr(make_notebooks, "NOTEBOOKS", notebooks)
+    sync()
+    generated = (notebooks / "01_lab.ipynb").read_text()
+    (notebooks / "02_renamed_lab.ipynb").write_text(generated)  # a lab since renamed
+    (notebooks / "01_lab-Copy1.ipynb").write_text(generated)  # JupyterLab's copy
+    (notebooks / "Untitled.ipynb").write_text(generated)
+
+    stale = sync()
+
+    assert stale == ["02_renamed_lab.ipynb (no solution notebook)"]
+    assert sorted(p.name for p in notebooks.iterdir()) == [
+        "01_lab-Copy1.ipynb",
+        "01_lab.ipynb",
+        "Untitled.ipynb",
+    ]
