@@ -37,9 +37,11 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
+from labs import progressbar
 from labs.errors import InputError
 
 __all__ = [
+    "PEEKING_BLOCK",
     "Decision",
     "GuardrailResult",
     "PeekingResult",
@@ -385,6 +387,29 @@ class PeekingResult:
         )
 
 
+PEEKING_BLOCK = 1000
+"""Experiments simulated per block when :func:`simulate_peeking` shows its progress."""
+
+
+def _peeking_p_values(
+    rng: np.random.Generator,
+    experiments: int,
+    days: int,
+    users_per_day: int,
+    rate: float,
+    n: np.ndarray,
+) -> np.ndarray:
+    """The pooled z-test's p-values of ``experiments`` A/A tests, every day: (experiments, days)."""
+    daily = rng.binomial(users_per_day, rate, size=(experiments, days, 2))
+    conversions = daily.cumsum(axis=1)
+    p_a, p_b = conversions[..., 0] / n, conversions[..., 1] / n
+    pooled = (conversions[..., 0] + conversions[..., 1]) / (2 * n)
+    se = np.sqrt(pooled * (1 - pooled) * (2 / n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(se > 0, (p_b - p_a) / se, 0.0)
+    return 2 * stats.norm.sf(np.abs(z))
+
+
 def simulate_peeking(
     experiments: int = 2000,
     days: int = 28,
@@ -393,6 +418,7 @@ def simulate_peeking(
     rate: float = 0.05,
     alpha: float = 0.05,
     seed: int = 0,
+    progress: bool = False,
 ) -> PeekingResult:
     """Run ``experiments`` A/A tests for ``days`` days and test each one every day, vectorised.
 
@@ -400,6 +426,11 @@ def simulate_peeking(
     Daily conversions per group are drawn in one array of shape (experiments, days, 2)
     (binomial, ``users_per_day`` each), summed cumulatively, and the pooled two-proportion
     z-test is computed for every experiment and day at once (``scipy.stats.norm``).
+
+    With ``progress=True`` the experiments are simulated in blocks of
+    :data:`PEEKING_BLOCK` with a progress bar (:mod:`labs.progressbar`), which also bounds the
+    memory of a large run; the draws come from the same generator in the same order, so the
+    result is the same as in one block.
     """
     for name, value in (
         ("experiments", experiments),
@@ -411,15 +442,19 @@ def simulate_peeking(
     _rate(rate, "rate")
     _rate(alpha, "alpha")
     rng = np.random.default_rng(seed)
-    daily = rng.binomial(users_per_day, rate, size=(experiments, days, 2))
-    conversions = daily.cumsum(axis=1)
     n = users_per_day * np.arange(1, days + 1)  # users per group so far, shape (days,)
-    p_a, p_b = conversions[..., 0] / n, conversions[..., 1] / n
-    pooled = (conversions[..., 0] + conversions[..., 1]) / (2 * n)
-    se = np.sqrt(pooled * (1 - pooled) * (2 / n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(se > 0, (p_b - p_a) / se, 0.0)
-    p_values = 2 * stats.norm.sf(np.abs(z))
+    if not progress:
+        p_values = _peeking_p_values(rng, experiments, days, users_per_day, rate, n)
+    else:
+        p_values = np.empty((experiments, days))
+        with progressbar.progress(
+            total=experiments, desc="A/A experiments, tested every day", unit="experiment"
+        ) as bar:
+            for start in range(0, experiments, PEEKING_BLOCK):
+                size = min(PEEKING_BLOCK, experiments - start)
+                block = _peeking_p_values(rng, size, days, users_per_day, rate, n)
+                p_values[start : start + size] = block
+                bar.update(size)
     significant = p_values < alpha
     stopped = np.logical_or.accumulate(significant, axis=1)
     by_day = pd.DataFrame(

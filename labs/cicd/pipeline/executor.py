@@ -521,8 +521,13 @@ class Executor:
         self._push(when, "trigger", execution.id)
         return execution
 
-    def advance(self) -> None:
-        """Process events in time order until nothing is left to do but wait for people."""
+    def advance(self, *, on_event: Callable[[], None] | None = None) -> None:
+        """Process events in time order until nothing is left to do but wait for people.
+
+        Args:
+            on_event: Called after each event is processed (a progress bar counts finished
+                executions with it); None calls nothing.
+        """
         while self._active > 0:
             event = heapq.heappop(self._events)
             if event.seq in self._cancelled:
@@ -533,6 +538,8 @@ class Executor:
             if event.time > self.now:
                 self.clock.advance((event.time - self.now).total_seconds())
             getattr(self, f"_on_{event.kind}")(event.payload)
+            if on_event is not None:
+                on_event()
 
     def _end(self, execution: Execution, status: str, summary: str) -> None:
         """End an execution now: leave the queue, or abandon its running actions."""

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from labs import progressbar
 from labs.cicd.git import Repo
 from labs.cicd.pipeline import plots, resources, views
 from labs.cicd.pipeline.actions import CodeBuildRunner, Deployer, GitSource
@@ -226,15 +228,24 @@ class Pipeline:
         self.executor.advance()
         return execution
 
-    def run_commits(self, commits: Iterable[str | tuple[str, Any]]) -> list[Execution]:
+    def run_commits(
+        self,
+        commits: Iterable[str | tuple[str, Any]],
+        *,
+        progress: bool = False,
+        desc: str = "Running commits through the pipeline",
+    ) -> list[Execution]:
         """Run several commits, each arriving at its date (or the time given with it).
 
         Their executions overlap in simulated time as the stages allow: in ``SUPERSEDED`` mode a
-        newer one overtakes an older one waiting for a stage. Commits pushed to the branch start
-        executions through change detection (trigger type ``CloudWatchEvent``).
+        newer one overtakes an older one waiting for a locked stage. Commits pushed to the branch
+        start executions through change detection (trigger type ``CloudWatchEvent``).
 
         Args:
             commits: Commits, or ``(commit, when)`` pairs.
+            progress: Show a progress bar of finished executions (:mod:`labs.progressbar`);
+                a notebook keeps the one line ``"<desc>: <n> executions"``.
+            desc: What the bar says it is doing.
 
         Returns:
             Their executions, in the order given.
@@ -243,7 +254,8 @@ class Pipeline:
             from labs.cicd.pipeline import aws
 
             picked = [c if isinstance(c, str) else c[0] for c in commits]
-            return [aws.follow(self, self._commit(c)[0]) for c in picked]
+            bar = progressbar.progress(picked, desc=desc, unit="execution", enabled=progress)
+            return [aws.follow(self, self._commit(c)[0]) for c in bar]
         started = []
         for item in commits:
             commit, when = (item, None) if isinstance(item, str) else item
@@ -257,7 +269,21 @@ class Pipeline:
                     trigger_type="CloudWatchEvent",
                 )
             )
-        self.executor.advance()
+        if not progress:
+            self.executor.advance()
+            return started
+        with progressbar.progress(total=len(started), desc=desc, unit="execution") as bar:
+            counted_at = [time.monotonic()]
+
+            def count(force: bool = False) -> None:
+                # Counting is O(executions): do it no more often than the bar can redraw.
+                now = time.monotonic()
+                if force or now - counted_at[0] >= progressbar.MIN_INTERVAL_S:
+                    counted_at[0] = now
+                    bar.update(sum(e.finished for e in started) - bar.n)
+
+            self.executor.advance(on_event=count)
+            count(force=True)  # an execution waiting for an approval keeps the bar short
         return started
 
     def approve(
