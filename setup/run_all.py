@@ -48,6 +48,7 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT_S) -> tuple[nbformat.Note
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,
+        store_widget_state=False,  # widget models have random ids: a re-run would change them
         resources={"metadata": {"path": str(path.parent)}},
     )
     started = time.perf_counter()
