@@ -24,6 +24,7 @@ from workshop_processes import of_workshop, using_workshop
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+FIGURES = ROOT / "build" / "leftovers.json"
 
 
 def _make(target: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -97,6 +98,16 @@ def test_fresh_times_agree_with_the_estimates_the_notebooks_state(dry_run) -> No
 def test_each_lab_cleans_up_after_itself(dry_run) -> None:
     """Right after the series only what the emulator cannot delete may remain."""
     left = dry_run["inventory"]
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(
+        json.dumps(
+            {
+                "after_run_all": left.groupby("service").size().to_dict(),
+                "processes_after_run_all": [p.command for p in dry_run["processes"]],
+            },
+            indent=2,
+        )
+    )
     assert "(listing)" not in set(left["kind"]), left.to_string()
     # moto has no DeleteApplication for CodeDeploy (EMULATOR.md); everything else is gone.
     assert set(left["service"]) <= {"codedeploy"}, left.to_string()
@@ -119,6 +130,8 @@ def test_make_cleanup_leaves_no_resource_and_no_process(dry_run) -> None:
         emulator.stop()
     assert left.empty, left.to_string()
     assert of_workshop(folder) == []
+    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    FIGURES.write_text(json.dumps({**figures, "after_make_cleanup": len(left)}, indent=2))
 
 
 def test_the_stated_estimates_agree_with_the_stored_measurements() -> None:
