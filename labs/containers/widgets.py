@@ -20,7 +20,6 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-autoscaling-
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from labs.containers import scaling
-from labs.deploy.widgets import SimulatorBox
+from labs.deploy.widgets import SimulatorBox, number_setting
 from labs.errors import InputError
 
 __all__ = [
@@ -60,13 +59,6 @@ DEFAULTS: dict[str, Any] = {
     "seed": 7,
 }
 """The default settings: lab 09's CPU 50% policy (2-30 tasks, 300 s cooldowns) on its day."""
-
-
-def _number(value: Any, name: str, low: float, high: float, what: str, hint: str) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real)
-    if not ok or not math.isfinite(value) or not low <= value <= high:
-        raise InputError(f"{name} must be {what}, got {value!r}.", where=name, hint=hint)
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -157,12 +149,12 @@ def simulate(
     Raises:
         InputError: Naming the setting that is out of range.
     """
-    peak = _number(
+    peak = number_setting(
         peak_rps, "peak_rps", NIGHT_RPS + 1, MAX_PEAK_RPS,
         f"requests per second above the night's {NIGHT_RPS:g} and at most {MAX_PEAK_RPS:g}",
         "e.g. 600 (lab 09's day).",
     )  # fmt: skip
-    spike = _number(
+    spike = number_setting(
         spike_factor, "spike_factor", 0.0, MAX_SPIKE_FACTOR,
         f"a multiple from 0 to {MAX_SPIKE_FACTOR:g}",
         "0: no spike; 1: the newsletter doubles the traffic at 18:00.",

@@ -95,7 +95,12 @@ def _whole(value: Any, name: str, low: int, high: int, unit: str, hint: str) -> 
     return int(value)
 
 
-def _number(value: Any, name: str, low: float, high: float, what: str, hint: str) -> float:
+def number_setting(value: Any, name: str, low: float, high: float, what: str, hint: str) -> float:
+    """A simulator's numeric setting, checked: a finite real from ``low`` to ``high``.
+
+    Raises:
+        InputError: Naming the setting (``where=name``), what it must be and ``hint``.
+    """
     ok = not isinstance(value, bool) and isinstance(value, numbers.Real)
     if not ok or not math.isfinite(value) or not low <= value <= high:
         raise InputError(f"{name} must be {what}, got {value!r}.", where=name, hint=hint)
@@ -285,11 +290,11 @@ def simulate(
         interval_minutes, "interval_minutes", 1, MAX_INTERVAL_MINUTES, "minutes",
         "CodeDeploy's interval is at least 1 minute; the simulator runs up to an hour.",
     )  # fmt: skip
-    rate = _number(
+    rate = number_setting(
         error_rate, "error_rate", 0.0, 1.0, "a fraction from 0 to 1",
         "e.g. 0.02 for 2% of requests failing (0.25 is v2-bad's own).",
     )  # fmt: skip
-    limit = _number(
+    limit = number_setting(
         threshold, "threshold", 0.0, 100.0, "a percentage above 0 and at most 100",
         "The alarm watches ErrorRate in percent: 1.0 alarms above 1% of requests failing.",
     )  # fmt: skip
