@@ -57,24 +57,18 @@ def test_a_lab_rerun_from_the_top_passes_after_the_emulator_died_between_noteboo
     private_workshop: Path,
 ) -> None:
     """Lab 02 runs, the emulator is killed, the next notebook starts: one sentence, then pass."""
+    import run_all
+
     lab = Path(__file__).resolve().parent.parent / "solutions" / "02_source_codecommit.ipynb"
-
-    def run() -> nbformat.NotebookNode:
-        nb = nbformat.read(lab, as_version=4)
-        NotebookClient(
-            nb,
-            timeout=300,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(lab.parent)}},
-        ).execute()  # raises CellExecutionError when any cell fails
-        return nb
-
-    run()
+    _, first_run = run_all.execute(lab)
+    assert first_run.passed, first_run.error
     state = json.loads((private_workshop / "emulator.json").read_text())
     os.kill(state["pid"], signal.SIGKILL)
     time.sleep(0.3)
 
-    again = run()
+    again, rerun = run_all.execute(lab)
+
+    assert rerun.passed, rerun.error
 
     first = next(c for c in again.cells if c.cell_type == "code")
     stderr = "".join(o.text for o in first.outputs if o.get("name") == "stderr")

@@ -9,34 +9,22 @@ first run's cleanup is gone, and whatever survives on purpose must not break the
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import nbformat
 import pytest
+import run_all
 from make_notebooks import SOLUTIONS
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = sorted(SOLUTIONS.glob("[0-9][0-9]*_*.ipynb"))
 TIMINGS = Path(__file__).resolve().parent.parent / "build" / "rerun-timings"
 
 
 def _execute(path: Path) -> float:
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    started = time.perf_counter()
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        pytest.fail(f"{path.name} failed: {str(exc).strip().splitlines()[-1]}")
-    return time.perf_counter() - started
+    """Execute ``path`` as ``make run-all`` does; its wall seconds, or the test fails."""
+    _, run = run_all.execute(path)
+    if not run.passed:
+        pytest.fail(f"{path.name} failed: {run.error}")
+    return run.seconds
 
 
 @pytest.mark.notebook

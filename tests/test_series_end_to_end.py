@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,7 +149,3 @@ def test_the_estimate_rule_counts_reading_cells_exercises_and_run_time() -> None
     )
     assert timings.learner_minutes(nb, run_seconds=60) == 15  # 2 + 10 + 2 + 1, rounded up
     assert timings.learner_minutes(nb, run_seconds=120) == 20
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))
